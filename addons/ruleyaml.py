@@ -225,6 +225,19 @@ def _kind_ok(kind: str, value: Any) -> bool:
             return True
 
 
+def _describe(value: Any) -> str:
+    if isinstance(value, list):
+        odd = [v for v in value if not isinstance(v, str)]
+        return f"a list containing {yaml.safe_dump(odd[0]).splitlines()[0]}" if odd else "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if value is None:
+        return "nothing (empty value)"
+    return f"{type(value).__name__} {value!r}"
+
+
 def _bool_hint(kind: str, value: Any) -> str:
     if kind in ("str", "str_list") and (
         isinstance(value, bool) or (isinstance(value, list) and any(isinstance(v, bool) for v in value))
@@ -260,7 +273,7 @@ def check_fields(
                 path,
                 line,
                 f"{label}: field '{key}' must be {_KIND_NAMES.get(spec.kind, spec.kind)}, "
-                f"got {type(value).__name__}{_bool_hint(spec.kind, value)}",
+                f"got {_describe(value)}{_bool_hint(spec.kind, value)}",
             )
             ok = False
             continue

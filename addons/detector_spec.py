@@ -1,0 +1,316 @@
+"""detector_spec.py: one detector YAML record → a validated, immutable `DetectorSpec` (no compiling).
+
+Invariant: `parse_detector` returns None (after recording `file:line` problems) for any record it
+cannot fully trust; a returned spec has every field typed, in range and cross-checked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+from addons.fingerprint import Fingerprinter
+from addons.model import Severity
+from addons.ruleyaml import ID_RE
+from addons.ruleyaml import Field
+from addons.ruleyaml import LineDict
+from addons.ruleyaml import LineList
+from addons.ruleyaml import Problems
+from addons.ruleyaml import check_fields
+from addons.ruleyaml import key_line
+
+CATEGORIES = (
+    "secret", "financial", "national-id", "pii", "contact", "health", "source-code", "classification", "custom",
+)  # fmt: skip
+ID_PREFIXES = ("secret-", "fin-", "pii-", "contact-", "health-", "code-", "class-", "custom-", "edm-")
+MAX_PATTERN = 4096
+MAX_WORD_FILE_BYTES = 16 << 20
+EDM_HEADER_RE = re.compile(r"^# shadowgate-edm v1 key_id=([0-9a-f]{8})(?: count=\d+)?\s*$")
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+FIELDS: dict[str, Field] = {
+    "id": Field("str", required=True),
+    "name": Field("str", required=True),
+    "category": Field("str", required=True, choices=CATEGORIES),
+    "severity": Field("str", required=True, choices=tuple(s.value for s in Severity)),
+    "confidence": Field("number"),
+    "enabled": Field("bool"),
+    "keywords": Field("str_list"),
+    "keywordless": Field("bool"),
+    "pattern": Field("str"),
+    "case_insensitive": Field("bool"),
+    "secret_group": Field("int"),
+    "validator": Field("str"),
+    "entropy_min": Field("number"),
+    "context": Field("map"),
+    "negative": Field("map"),
+    "min_count": Field("int"),
+    "allow": Field("map"),
+    "words_file": Field("str"),
+    "edm_file": Field("str"),
+    "edm_tokens": Field("str"),
+    "examples": Field("map", required=True),
+    "description": Field("str"),
+    "references": Field("str_list"),
+}
+CONTEXT_FIELDS = {
+    "words": Field("str_list", required=True),
+    "window": Field("int"),
+    "boost": Field("number"),
+    "required": Field("bool"),
+}
+NEGATIVE_FIELDS = {"words": Field("str_list", required=True), "window": Field("int")}
+ALLOW_FIELDS = {"values": Field("str_list"), "patterns": Field("str_list"), "stopwords": Field("str_list")}
+EXAMPLE_FIELDS = {"match": Field("str_list"), "no_match": Field("str_list"), "evasions": Field("str_list")}
+
+
+@dataclass(frozen=True, slots=True)
+class ContextSpec:
+    words: tuple[str, ...]
+    window: int = 60
+    boost: float = 0.3
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorSpec:
+    """A validated detector. `pattern` is the RE2 source (for EDM detectors: the candidate-token pattern)."""
+
+    id: str
+    name: str
+    category: str
+    severity: str
+    confidence: float = 0.5
+    enabled: bool = True
+    keywords: tuple[str, ...] = ()
+    keywordless: bool = False
+    pattern: str | None = None
+    case_insensitive: bool = False
+    secret_group: int = 0
+    validator: str | None = None
+    entropy_min: float | None = None
+    context: ContextSpec | None = None
+    negative: ContextSpec | None = None
+    min_count: int = 1
+    allow_values: tuple[str, ...] = ()
+    allow_patterns: tuple[str, ...] = ()
+    allow_stopwords: tuple[str, ...] = ()
+    words: tuple[str, ...] = ()  # word-list detectors: lower-case words/phrases
+    words_file: str | None = None
+    edm_file: str | None = None
+    edm_hashes: frozenset[str] = frozenset()
+    edm_key_id: str | None = None
+    description: str = ""
+    references: tuple[str, ...] = ()
+    # examples: kind -> (texts, lines)
+    examples: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = field(default_factory=dict, compare=False)
+    source: str = ""  # "file:line", for messages
+
+    def __repr__(self) -> str:
+        return f"DetectorSpec(id={self.id!r}, category={self.category!r}, severity={self.severity!r})"
+
+
+def _sub(record: LineDict, key: str, fields: dict[str, Field], problems: Problems, path: str, label: str):
+    value = record.get(key)
+    if value is None:
+        return None
+    if not check_fields(value, fields, problems, path, f"{label} {key}"):
+        return False
+    return value
+
+
+def _str_list(value: Any) -> tuple[str, ...]:
+    return tuple(value) if isinstance(value, list) else ()
+
+
+def parse_detector(
+    record: LineDict,
+    problems: Problems,
+    path: str,
+    label: str,
+    rules_dir: Path,
+    fingerprinter: Fingerprinter | None = None,
+) -> DetectorSpec | None:
+    """Check one record; None when it has problems (they are recorded)."""
+    before = len(problems)
+
+    def bad(key: str, message: str) -> None:
+        problems.add(path, key_line(record, key), f"{label}: {message}")
+
+    if not check_fields(record, FIELDS, problems, path, label):
+        return None
+    rid = record["id"]
+    if not ID_RE.match(rid) or "." in rid:
+        bad("id", f"id '{rid}' must be kebab-case (lower-case letters, digits, '-')")
+    elif not rid.startswith(ID_PREFIXES):
+        bad("id", f"id '{rid}' must start with a family prefix: {', '.join(ID_PREFIXES)}")
+    conf = record.get("confidence", 0.5)
+    if not 0 <= conf <= 1:
+        bad("confidence", f"confidence must be between 0 and 1, got {conf}")
+    sources = [k for k in ("pattern", "words_file", "edm_file") if k in record]
+    if len(sources) != 1:
+        bad(sources[1] if len(sources) > 1 else "id",
+            "exactly one of 'pattern', 'words_file', 'edm_file' is required"
+            + (f" (found {', '.join(sources)})" if sources else ""))  # fmt: skip
+    if "edm_file" in record and "edm_tokens" not in record:
+        bad("edm_file", "'edm_file' needs 'edm_tokens' (an RE2 pattern for candidate tokens)")
+    if "edm_tokens" in record and "edm_file" not in record:
+        bad("edm_tokens", "'edm_tokens' is only used with 'edm_file'")
+    keywords = _str_list(record.get("keywords"))
+    for kw in keywords:
+        if kw != kw.lower() or not kw.strip():
+            bad("keywords", f"keyword '{kw}' must be lower-case and not blank")
+        elif len(kw) < 2:
+            bad("keywords", f"keyword '{kw}' is too short (at least 2 characters)")
+    keywordless = record.get("keywordless", False)
+    if "pattern" in record:
+        if not keywords and not keywordless:
+            bad("pattern", "a pattern detector needs 'keywords' (or 'keywordless: true' when no literal "
+                "anchor exists)")  # fmt: skip
+        if keywords and keywordless:
+            bad("keywordless", "'keywordless: true' contradicts the 'keywords' given")
+    pattern = record.get("pattern", record.get("edm_tokens"))
+    if isinstance(pattern, str) and len(pattern) > MAX_PATTERN:
+        bad("pattern", f"pattern is longer than {MAX_PATTERN} characters")
+    sg = record.get("secret_group", 0)
+    if sg < 0:
+        bad("secret_group", "secret_group must be >= 0")
+    if record.get("entropy_min", 0) < 0 or record.get("entropy_min", 0) > 8:
+        bad("entropy_min", "entropy_min must be between 0 and 8 bits per character")
+    if record.get("min_count", 1) < 1:
+        bad("min_count", "min_count must be >= 1")
+    validator = record.get("validator")
+    if validator is not None:
+        registry = _validators()
+        if registry is None:
+            bad("validator", f"unknown validator '{validator}' (addons/validators.py is not available)")
+        elif validator not in registry:
+            import difflib
+
+            close = difflib.get_close_matches(validator, list(registry), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(sorted(registry))})"
+            bad("validator", f"unknown validator '{validator}'{hint}")
+    context = _context(record, "context", CONTEXT_FIELDS, problems, path, label)
+    negative = _context(record, "negative", NEGATIVE_FIELDS, problems, path, label)
+    allow = _sub(record, "allow", ALLOW_FIELDS, problems, path, label) or {}
+    examples = _sub(record, "examples", EXAMPLE_FIELDS, problems, path, label)
+    ex: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
+    if isinstance(examples, dict):
+        for kind in ("match", "no_match", "evasions"):
+            items = examples.get(kind)
+            if isinstance(items, LineList):
+                ex[kind] = (tuple(items), tuple(items.item_lines))
+        for kind in ("match", "no_match"):
+            if not ex.get(kind, ((),))[0]:
+                problems.add(path, key_line(examples, kind) if kind in examples else examples.line,
+                             f"{label}: examples need at least one '{kind}' entry")  # fmt: skip
+    enabled = record.get("enabled", True)
+    words: tuple[str, ...] = ()
+    hashes: frozenset[str] = frozenset()
+    edm_key: str | None = None
+    if "words_file" in record:
+        words = _read_words(rules_dir, record["words_file"], problems, path, key_line(record, "words_file"), label)
+    if "edm_file" in record and enabled:
+        hashes, edm_key = _read_edm(rules_dir, record["edm_file"], problems, path, key_line(record, "edm_file"),
+                                    label, fingerprinter)  # fmt: skip
+    if len(problems) > before:
+        return None
+    return DetectorSpec(
+        id=rid, name=record["name"], category=record["category"], severity=record["severity"],
+        confidence=float(conf), enabled=enabled, keywords=tuple(dict.fromkeys(keywords)),
+        keywordless=keywordless, pattern=pattern, case_insensitive=record.get("case_insensitive", False),
+        secret_group=sg, validator=validator, entropy_min=record.get("entropy_min"),
+        context=context, negative=negative, min_count=record.get("min_count", 1),
+        allow_values=_str_list(allow.get("values")), allow_patterns=_str_list(allow.get("patterns")),
+        allow_stopwords=tuple(w.lower() for w in _str_list(allow.get("stopwords"))),
+        words=words, words_file=record.get("words_file"), edm_file=record.get("edm_file"),
+        edm_hashes=hashes, edm_key_id=edm_key, description=record.get("description", ""),
+        references=_str_list(record.get("references")), examples=ex, source=f"{path}:{record.line}",
+    )  # fmt: skip
+
+
+def _context(record, key, fields, problems, path, label) -> ContextSpec | None:
+    value = _sub(record, key, fields, problems, path, label)
+    if not value:
+        return None
+    line = key_line(value, "words")
+    words = tuple(w.lower() for w in value["words"] if w.strip())
+    if not words:
+        problems.add(path, line, f"{label}: {key}.words must not be empty")
+    window = value.get("window", 60 if key == "context" else 40)
+    if not 1 <= window <= 1000:
+        problems.add(path, key_line(value, "window"), f"{label}: {key}.window must be 1..1000 characters")
+    boost = value.get("boost", 0.3)
+    if not 0 <= boost <= 1:
+        problems.add(path, key_line(value, "boost"), f"{label}: {key}.boost must be between 0 and 1")
+    return ContextSpec(words, window, float(boost), value.get("required", False))
+
+
+def _validators() -> dict | None:
+    try:
+        from addons import validators
+    except ImportError:
+        return None
+    return getattr(validators, "REGISTRY", None)
+
+
+def _resolve(rules_dir: Path, rel: str, problems: Problems, path: str, line: int, label: str) -> Path | None:
+    target = (rules_dir / rel).resolve()
+    if Path(rel).is_absolute() or not target.is_relative_to(rules_dir.resolve()):
+        problems.add(path, line, f"{label}: '{rel}' must be a path inside the detectors directory")
+        return None
+    if not target.is_file():
+        problems.add(path, line, f"{label}: file '{rel}' not found (relative to {rules_dir})")
+        return None
+    if target.stat().st_size > MAX_WORD_FILE_BYTES:
+        problems.add(path, line, f"{label}: '{rel}' is larger than {MAX_WORD_FILE_BYTES >> 20} MiB")
+        return None
+    return target
+
+
+def _read_words(rules_dir: Path, rel: str, problems: Problems, path: str, line: int, label: str) -> tuple[str, ...]:
+    target = _resolve(rules_dir, rel, problems, path, line, label)
+    if target is None:
+        return ()
+    shown = f"{Path(path).parent.as_posix()}/{rel}"
+    words: dict[str, None] = {}
+    for n, raw in enumerate(target.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        word = " ".join(raw.split("#", 1)[0].split()).lower()
+        if not word:
+            continue
+        if len(word) < 3:
+            problems.add(shown, n, f"{label}: word '{word}' is too short (at least 3 characters)")
+            continue
+        words[word] = None
+    if not words:
+        problems.add(path, line, f"{label}: word list '{rel}' holds no words")
+    return tuple(words)
+
+
+def _read_edm(rules_dir, rel, problems, path, line, label, fingerprinter) -> tuple[frozenset[str], str | None]:
+    target = _resolve(rules_dir, rel, problems, path, line, label)
+    if target is None:
+        return frozenset(), None
+    shown = f"{Path(path).parent.as_posix()}/{rel}"
+    lines = target.read_text(encoding="utf-8", errors="replace").splitlines()
+    head = EDM_HEADER_RE.match(lines[0]) if lines else None
+    if head is None:
+        problems.add(shown, 1, f"{label}: expected the header '# shadowgate-edm v1 key_id=<8 hex>' "
+                     "(build the file with `shadowgate edm build`)")  # fmt: skip
+        return frozenset(), None
+    hashes = set()
+    for n, raw in enumerate(lines[1:], 2):
+        h = raw.strip()
+        if h and not HEX64.match(h):
+            problems.add(shown, n, f"{label}: expected one lower-case hex HMAC-SHA256 per line")
+            return frozenset(), None
+        if h:
+            hashes.add(h)
+    key_id = head.group(1)
+    if fingerprinter is not None and fingerprinter.key_id != key_id:
+        problems.add(shown, 1, f"{label}: EDM file was hashed with key {key_id}, but the fingerprint key is "
+                     f"{fingerprinter.key_id}: rebuild it with `shadowgate edm build`")  # fmt: skip
+    return frozenset(hashes), key_id

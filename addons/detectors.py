@@ -1,0 +1,146 @@
+"""detectors.py: detector YAML records → validated `DetectorSpec`s → a compiled `Scanner`, self-tested.
+
+Invariant: every problem is reported as `file:line: detectors[i] 'id': …` into `Problems`; a
+detector whose examples fail through the real scanner is reported at the example's line.
+Messages never hold a matched value except masked previews of the rule's own (fake) examples.
+
+`python -m addons.detectors [RULES_DIR]` loads RULES_DIR/detectors and prints every problem.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from addons.detector_spec import FIELDS
+from addons.detector_spec import DetectorSpec
+from addons.detector_spec import parse_detector
+from addons.fingerprint import Fingerprinter
+from addons.model import Segment
+from addons.ruleyaml import LineDict
+from addons.ruleyaml import Problems
+from addons.ruleyaml import RuleFile
+from addons.ruleyaml import check_unique_ids
+from addons.ruleyaml import expand_fakes
+from addons.ruleyaml import read_rule_files
+from addons.ruleyaml import record_label
+from addons.scan import Scanner
+from addons.scan import compile_detectors
+
+__all__ = ["FIELDS", "DetectorSpec", "Scanner", "build_edm", "build_scanner", "load_scanner"]
+
+EDM_HEADER = "# shadowgate-edm v1"
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    spec: DetectorSpec
+    record: LineDict
+    path: str
+    label: str
+
+
+def build_scanner(
+    files: list[RuleFile],
+    problems: Problems,
+    *,
+    rules_dir: Path,
+    fingerprinter: Fingerprinter | None = None,
+    run_examples: bool = True,
+) -> Scanner:
+    """Parse, compile and self-test every detector; problems go to `problems`, never raised.
+
+    `rules_dir` is the detectors directory (word lists and EDM files are relative to it). With a
+    `fingerprinter`, an EDM file hashed with another key is reported at load time.
+    """
+    parsed: list[_Parsed] = []
+    for f in files:
+        for index, record in enumerate(f.records):
+            label = record_label("detectors", index, record)
+            spec = parse_detector(record, problems, f.path, label, Path(rules_dir), fingerprinter)
+            if spec is not None:
+                parsed.append(_Parsed(spec, record, f.path, label))
+    check_unique_ids(((p.spec.id, p.record.line, p.path) for p in parsed), problems, "detector")
+    seen: set[str] = set()
+    unique = []
+    for p in parsed:
+        if p.spec.id not in seen:
+            seen.add(p.spec.id)
+            unique.append(p)
+    rejected = compile_problems = compile_detectors([p.spec for p in unique if p.spec.enabled])
+    for p in unique:
+        message = compile_problems.get(p.spec.id)
+        if message is not None:
+            problems.add(p.path, p.record.key_lines.get("pattern", p.record.line), f"{p.label}: {message}")
+    live = [p.spec for p in unique if p.spec.enabled and p.spec.id not in rejected]
+    scanner = Scanner(live, disabled=[p.spec for p in unique if not p.spec.enabled])
+    if run_examples:
+        failing = check_examples(scanner, [p for p in unique if p.spec.id in scanner.detector_ids], problems)
+        if failing:
+            live = [s for s in live if s.id not in failing]
+            scanner = Scanner(live, disabled=[p.spec for p in unique if not p.spec.enabled])
+    return scanner
+
+
+def check_examples(scanner: Scanner, parsed: Sequence[_Parsed], problems: Problems) -> set[str]:
+    """Run every example through `scanner`; return the ids of detectors whose examples fail."""
+    fp = Fingerprinter.ephemeral()
+    failing: set[str] = set()
+    for p in parsed:
+        spec = p.spec
+        for kind, must in (("match", True), ("no_match", False), ("evasions", True)):
+            items, lines = spec.examples.get(kind, ((), ()))
+            for i, (raw, line) in enumerate(zip(items, lines, strict=True)):
+                text = expand_fakes(raw, f"{spec.id}/{kind}/{i}")
+                if spec.edm_file is not None and must:
+                    ok = scanner.has_candidate(spec.id, text)
+                    if not ok:
+                        problems.add(p.path, line, f"{p.label}: example {kind}[{i}] has no candidate token "
+                                     "for 'edm_tokens'")
+                        failing.add(spec.id)
+                    continue
+                report = scanner.scan([Segment("example", text)], fingerprinter=fp, only={spec.id})
+                hits = [f for f in report.findings if f.detector_id == spec.id]
+                if must and not hits:
+                    problems.add(p.path, line, f"{p.label}: example {kind}[{i}] was not found")
+                    failing.add(spec.id)
+                elif not must and hits:
+                    h = hits[0]
+                    problems.add(
+                        p.path, line, f"{p.label}: example {kind}[{i}] was found as '{h.preview}' (view {h.view})"
+                    )
+                    failing.add(spec.id)
+    return failing
+
+
+def build_edm(values: Sequence[str], fingerprinter: Fingerprinter) -> str:
+    """An EDM file: a header naming the key id, then one sorted, de-duplicated HMAC per line."""
+    hashes = sorted({fingerprinter.fingerprint_folded(v) for v in values if v.strip()})
+    return f"{EDM_HEADER} key_id={fingerprinter.key_id} count={len(hashes)}\n" + "".join(h + "\n" for h in hashes)
+
+
+def load_scanner(rules_root: Path, problems: Problems, fingerprinter: Fingerprinter | None = None) -> Scanner:
+    """Read `rules_root/detectors` and build the scanner (problems collected, not raised)."""
+    directory = Path(rules_root) / "detectors"
+    files = read_rule_files(directory, "detectors", problems, f"{Path(rules_root).name}/detectors")
+    return build_scanner(files, problems, rules_dir=directory, fingerprinter=fingerprinter)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    root = Path(args[0]) if args else Path(__file__).resolve().parent.parent / "rules"
+    problems = Problems()
+    scanner = load_scanner(root, problems)
+    if problems:
+        for item in problems.items:
+            print(item)
+        print(f"{len(problems)} problem(s); {len(scanner.detector_ids)} detector(s) usable", file=sys.stderr)
+        return 1
+    print(f"{len(scanner.detector_ids)} detectors loaded from {root / 'detectors'}, all examples pass")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

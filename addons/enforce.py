@@ -1,0 +1,260 @@
+"""enforce.py: Enforcer addon: extract → scan → decide → act, once per flow, failure mode explicit.
+
+Decides at header time when the body will not be inspected (streamed or absent), otherwise when
+the whole body is in. Any exception inside is caught here and turned into the configured failure
+mode; mitmproxy's own safecall would otherwise forward the request unscanned.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from mitmproxy import ctx
+from mitmproxy import exceptions
+from mitmproxy import http
+from mitmproxy.utils import human
+
+from addons.classify import declared_length
+from addons.classify import expects_body
+from addons.classify import lower_headers
+from addons.extract import extract_segments
+from addons.fingerprint import Fingerprinter
+from addons.fingerprint import load_or_create_key
+from addons.flowstate import FlowState
+from addons.flowstate import get_state
+from addons.model import Action
+from addons.model import Decision
+from addons.model import Mode
+from addons.model import ScanReport
+from addons.redact import redact_body
+from addons.respond import build_block
+from addons.respond import build_redirect
+from addons.respond import client_kind
+from addons.rules import RuleSet
+from addons.rulestore import RuleStore
+
+log = logging.getLogger(__name__)
+
+MCP_BODY_LIMIT = 1 << 20
+
+type McpBlocker = Callable[[http.HTTPFlow, FlowState, Decision], bool]
+
+
+class Enforcer:
+    def __init__(self, store: RuleStore) -> None:
+        self.store = store
+        self.fingerprinter: Fingerprinter | None = None
+        self.template: str | None = None
+        self.max_scan = 2 << 20
+        self.max_buffer = 32 << 20
+        self.max_decompressed = 16 << 20
+        self.mcp_blocker: McpBlocker | None = None  # set by the MCP session addon for legacy SSE
+
+    def load(self, loader) -> None:
+        loader.add_option("sg_mode", str, "enforce", "enforce: act on decisions; monitor: only log what would happen.",
+                          choices=["enforce", "monitor"])
+        loader.add_option("sg_fail_mode", str, "closed",
+                          "What to do when a flow cannot be checked (no rules, internal error): "
+                          "closed blocks it, open lets it through; both are logged.",
+                          choices=["closed", "open"])
+        loader.add_option("sg_max_scan", str, "2m",
+                          "Bytes of a request body the DLP engine scans; the rest is logged as truncated.")
+        loader.add_option("sg_max_buffer", str, "32m",
+                          "Request bodies larger than this are streamed without inspection (logged as such).")
+        loader.add_option("sg_max_decompressed", str, "16m",
+                          "Upper bound for a decompressed request body (gzip/deflate/br/zstd bombs stop here).")
+        loader.add_option("sg_block_template", str, "",
+                          "HTML template for the browser block page; empty uses the built-in one.")
+        loader.add_option("sg_fingerprint_key", str, "",
+                          "File with the HMAC key for finding fingerprints; created (mode 0600) if missing. "
+                          "Default: <confdir>/shadowgate-fingerprint.key.")
+
+    def configure(self, updated: set[str]) -> None:
+        for name, attr in (("sg_max_scan", "max_scan"), ("sg_max_buffer", "max_buffer"),
+                           ("sg_max_decompressed", "max_decompressed")):
+            if name in updated:
+                try:
+                    value = human.parse_size(getattr(ctx.options, name))
+                except ValueError as e:
+                    raise exceptions.OptionsError(f"Cannot parse {name}: {e}") from e
+                if value is None or value <= 0:
+                    raise exceptions.OptionsError(f"{name} must be a positive size such as 2m")
+                setattr(self, attr, value)
+        if "sg_block_template" in updated:
+            path = ctx.options.sg_block_template
+            try:
+                self.template = Path(path).read_text(encoding="utf-8") if path else None
+            except OSError as e:
+                raise exceptions.OptionsError(f"Cannot read sg_block_template {path}: {e}") from e
+        if "sg_fingerprint_key" in updated or "confdir" in updated or self.fingerprinter is None:
+            key = ctx.options.sg_fingerprint_key or os.path.join(
+                os.path.expanduser(ctx.options.confdir), "shadowgate-fingerprint.key"
+            )
+            try:
+                self.fingerprinter = load_or_create_key(Path(key))
+            except OSError as e:
+                raise exceptions.OptionsError(f"Cannot read or create the fingerprint key {key}: {e}") from e
+
+    # --- hooks -----------------------------------------------------------------------------
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        state = get_state(flow)
+        if flow.response or flow.error or not flow.live or state is None:
+            return
+        try:
+            ruleset = self.store.ruleset
+            if ruleset is None:
+                self._fail(flow, state, "no-valid-rules")
+                return
+            length = declared_length(flow.request)
+            if state.inspect and (length is None or length <= self.max_buffer):
+                return  # decide in request(), with the body
+            if expects_body(flow.request):
+                reason = "body-too-large" if length and length > self.max_buffer else "not-scanned"
+                state.update(report=ScanReport(not_inspected=(reason,)))
+            decision = self._decide(ruleset, state)
+            self._act(flow, state, decision, ruleset)
+            if flow.response is None and expects_body(flow.request):
+                flow.request.stream = True
+        except Exception:
+            log.exception("shadowgate: enforcement failed at header time for flow %s", flow.id)
+            self._fail(flow, state, "internal-error")
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        state = get_state(flow)
+        if flow.response or flow.error or not flow.live or state is None or state.decision is not None:
+            return
+        try:
+            ruleset = self.store.ruleset
+            if ruleset is None:
+                self._fail(flow, state, "no-valid-rules")
+                return
+            self._inspect(flow, state, ruleset)
+            decision = self._decide(ruleset, state)
+            self._act(flow, state, decision, ruleset)
+        except Exception:
+            log.exception("shadowgate: enforcement failed for flow %s", flow.id)
+            self._fail(flow, state, "internal-error")
+
+    # --- steps -----------------------------------------------------------------------------
+
+    def _inspect(self, flow: http.HTTPFlow, state: FlowState, ruleset: RuleSet) -> None:
+        request = flow.request
+        body = request.raw_content or b""
+        headers = lower_headers(request.headers)
+        encoding = headers.get("content-encoding")
+        facts = state.facts
+        if facts.mcp is not None and not encoding and body:
+            mcp = ruleset.mcp.match_request(
+                method=facts.method, host=facts.host, path=facts.path, headers=headers, body=body[:MCP_BODY_LIMIT]
+            )
+            state.update(mcp=mcp)
+            facts = state.facts
+        scan_it = facts.app is not None or (facts.mcp is not None and facts.mcp.is_mcp) or (
+            ctx.options.sg_inspect_scope == "all"
+        )
+        if not scan_it or not body:
+            return
+        extraction = extract_segments(
+            body,
+            content_type=headers.get("content-type"),
+            content_encoding=encoding,
+            max_bytes=self.max_scan,
+            max_decompressed=self.max_decompressed,
+        )
+        assert self.fingerprinter is not None
+        report = ruleset.scanner.scan(extraction.segments, fingerprinter=self.fingerprinter, max_bytes=self.max_scan)
+        state.update(
+            report=ScanReport(
+                findings=report.findings,
+                scanned_bytes=report.scanned_bytes,
+                truncated=report.truncated or extraction.truncated,
+                not_inspected=tuple(dict.fromkeys((*extraction.not_inspected, *report.not_inspected))),
+            )
+        )
+
+    def _decide(self, ruleset: RuleSet, state: FlowState) -> Decision:
+        decision = ruleset.policies.decide(state.facts, mode=Mode(ctx.options.sg_mode))
+        state.decision = decision
+        return decision
+
+    def _act(self, flow: http.HTTPFlow, state: FlowState, decision: Decision, ruleset: RuleSet) -> None:
+        for name, value in decision.headers:  # tenant restriction: replace any client copy
+            flow.request.headers.pop(name, None)
+            flow.request.headers[name] = value
+        action = decision.effective
+        if action is Action.REDACT:
+            if self._redact(flow, state):
+                return
+            action = Action.BLOCK  # could not redact safely: never forward the unredacted body
+            state.notes.append("redaction-failed")
+        if action is Action.REDIRECT and self._kind(flow, state) == "browser" and decision.redirect_url:
+            reply = build_redirect(decision.redirect_url, state.event_id)
+            flow.response = http.Response.make(reply.status, reply.body, dict(reply.headers))
+            return
+        if action in (Action.BLOCK, Action.REDIRECT):
+            self._block(flow, state, decision, ruleset)
+
+    def _redact(self, flow: http.HTTPFlow, state: FlowState) -> bool:
+        findings = state.facts.report.findings
+        if not findings:
+            return True
+        content_type = flow.request.headers.get("content-type")
+        body = flow.request.get_content(strict=False) or b""
+        new = redact_body(body, content_type=content_type, findings=findings)
+        if new is None:
+            return False
+        flow.request.content = new  # re-encodes and fixes Content-Length
+        state.redacted = True
+        return True
+
+    def _kind(self, flow: http.HTTPFlow, state: FlowState) -> str:
+        facts = state.facts
+        return client_kind(
+            facts.method, facts.path, facts.host, lower_headers(flow.request.headers), facts.app, facts.mcp
+        )
+
+    def _block(self, flow: http.HTTPFlow, state: FlowState, decision: Decision, ruleset: RuleSet) -> None:
+        facts = state.facts
+        kind = self._kind(flow, state)
+        if kind == "mcp" and self.mcp_blocker is not None and self.mcp_blocker(flow, state, decision):
+            return
+        settings = ruleset.policies.settings
+        portal = settings.approved_mcp_portals[0] if settings.approved_mcp_portals else None
+        mcp = facts.mcp
+        reply = build_block(
+            decision,
+            kind=kind,
+            event_id=state.event_id,
+            host=facts.host,
+            app_name=facts.app.app.name if facts.app else None,
+            alternative=settings.alternative,
+            contact=settings.contact,
+            jsonrpc_id=mcp.request_id if mcp else None,
+            template=self.template,
+            mcp_portal=portal,
+            modern=bool(mcp and mcp.generation == "modern"),
+        )
+        flow.response = http.Response.make(reply.status, reply.body, dict(reply.headers))
+
+    def _fail(self, flow: http.HTTPFlow, state: FlowState, reason: str) -> None:
+        """Apply sg_fail_mode to a flow that could not be checked."""
+        state.error = reason
+        closed = ctx.options.sg_fail_mode == "closed"
+        state.decision = Decision(
+            action=Action.BLOCK if closed else Action.ALLOW,
+            policy_id=f"fail-{ctx.options.sg_fail_mode}",
+            policy_name=f"fail {ctx.options.sg_fail_mode}",
+            reason=f"the request could not be checked ({reason})",
+        )
+        if closed and flow.response is None:
+            ruleset = self.store.ruleset
+            kind = self._kind(flow, state) if ruleset else "plain"
+            reply = build_block(
+                state.decision, kind=kind, event_id=state.event_id, host=state.facts.host, app_name=None,
+                alternative=None, contact=None, jsonrpc_id=None, template=self.template, mcp_portal=None,
+            )
+            flow.response = http.Response.make(reply.status, reply.body, dict(reply.headers))

@@ -1,0 +1,252 @@
+"""normalize.py: matching views of a text (normalized, spelled-digits) with offset maps back to the original.
+
+Invariants: a view is only produced when its text differs from its source; every view offset maps
+to a span of the original text (`OffsetMap.span`); pure-ASCII text without digit words or
+line-broken digit runs yields no extra view (fast path).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+# Latin look-alikes NFKC leaves alone (Cyrillic, Greek, a few others), after TR39 confusables.
+_CONFUSABLES = {
+    # Cyrillic upper
+    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P", "С": "C",
+    "Т": "T", "Х": "X", "У": "Y", "Ѕ": "S", "І": "I", "Ј": "J", "Ԛ": "Q", "Ԝ": "W", "Һ": "H",
+    "Ӏ": "I", "Ԁ": "D", "Ꙅ": "S", "З": "3", "Б": "6",
+    # Cyrillic lower
+    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
+    "т": "t", "х": "x", "у": "y", "ѕ": "s", "і": "i", "ј": "j", "ԛ": "q", "ԝ": "w", "һ": "h",
+    "ӏ": "l", "ԁ": "d", "ɡ": "g", "ո": "n", "ս": "u", "ь": "b", "г": "r", "п": "n", "ѵ": "v",
+    # Greek upper
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
+    "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
+    # Greek lower
+    "α": "a", "ο": "o", "ρ": "p", "ν": "v", "ι": "i", "κ": "k", "τ": "t", "υ": "u", "χ": "x",
+    "ε": "e", "ϲ": "c", "ϳ": "j",
+    # Armenian, Cherokee and misc
+    "Օ": "O", "օ": "o", "Ꭺ": "A", "Ᏼ": "B", "Ꮯ": "C", "Ꭼ": "E", "Ꮋ": "H", "Ꮶ": "K", "Ꮇ": "M",
+    "Ꭱ": "R", "Ꮪ": "S", "Ꭲ": "T", "ı": "i", "ȷ": "j", "ℓ": "l",
+}  # fmt: skip
+
+# Separators that may sit inside a digit run to break a pattern (newlines, tabs, exotic spaces).
+_BREAKERS = frozenset("\t\n\v\f\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(
+    chr(c) for c in range(0x2000, 0x200B)
+)
+_ASCII_BROKEN_DIGITS = re.compile(r"[0-9][ ]?[\t\n\v\f\r]+[ ]?(?=[0-9])")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+@dataclass(slots=True)
+class OffsetMap:
+    """Piecewise map from view offsets to original spans; `exact` pieces map 1:1, others to their whole span."""
+
+    vstarts: list[int]
+    ostarts: list[int]
+    oends: list[int]
+    exact: list[bool]
+    parent: OffsetMap | None = None  # the map of the view this one was built from
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original span covering view span [start, end)."""
+        if end <= start:
+            end = start + 1
+        i = max(0, bisect.bisect_right(self.vstarts, start) - 1)
+        s = self.ostarts[i] + (start - self.vstarts[i]) if self.exact[i] else self.ostarts[i]
+        j = max(0, bisect.bisect_right(self.vstarts, end - 1) - 1)
+        e = self.ostarts[j] + (end - self.vstarts[j]) if self.exact[j] else self.oends[j]
+        s, e = min(s, e), max(s, e)
+        return self.parent.span(s, e) if self.parent is not None else (s, e)
+
+
+class ViewBuilder:
+    """Builds a view's text from copies and replacements of a source text, recording the offset map."""
+
+    __slots__ = ("_parts", "_vpos", "_m", "source")
+
+    def __init__(self, source: str):
+        self.source = source
+        self._parts: list[str] = []
+        self._vpos = 0
+        self._m = OffsetMap([], [], [], [])
+
+    def _piece(self, text: str, ostart: int, oend: int, exact: bool) -> None:
+        if not text:
+            return
+        self._parts.append(text)
+        self._m.vstarts.append(self._vpos)
+        self._m.ostarts.append(ostart)
+        self._m.oends.append(oend)
+        self._m.exact.append(exact)
+        self._vpos += len(text)
+
+    def copy(self, start: int, end: int) -> None:
+        self._piece(self.source[start:end], start, end, True)
+
+    def replace(self, start: int, end: int, text: str) -> None:
+        if text == self.source[start:end]:
+            self.copy(start, end)
+        else:
+            self._piece(text, start, end, False)
+
+    def build(self, parent: OffsetMap | None = None) -> tuple[str, OffsetMap]:
+        self._m.parent = parent
+        return "".join(self._parts), self._m
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A text to match in; `omap` None means the text is the segment's original text."""
+
+    name: str
+    text: str
+    omap: OffsetMap | None = None
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        return (start, end) if self.omap is None else self.omap.span(start, end)
+
+
+# ---------------------------------------------------------------------------------------------
+# Folding: format chars, combining marks, compatibility forms, confusables, non-ASCII digits
+
+
+@lru_cache(maxsize=8192)
+def fold_char(ch: str) -> str:
+    """What one non-ASCII character becomes in the normalized view ('' = removed)."""
+    cat = unicodedata.category(ch)
+    if cat == "Cf" or cat in ("Mn", "Me") or 0xFE00 <= ord(ch) <= 0xFE0F or 0xE0000 <= ord(ch) <= 0xE0FFF:
+        return ""
+    if ch in _CONFUSABLES:
+        return _CONFUSABLES[ch]
+    if cat == "Nd":
+        return str(unicodedata.decimal(ch))
+    if ch in _BREAKERS:
+        return " " if ch in ("\xa0", "\u202f", "\u3000") or 0x2000 <= ord(ch) <= 0x200A else ch
+    out = []
+    for c in unicodedata.normalize("NFKD", ch):
+        if unicodedata.category(c) in ("Mn", "Me", "Cf"):
+            continue
+        c = _CONFUSABLES.get(c, c)
+        if unicodedata.category(c) == "Nd" and not c.isascii():
+            c = str(unicodedata.decimal(c))
+        out.append(c)
+    return "".join(out)
+
+
+def fold(text: str, parent: OffsetMap | None = None) -> tuple[str, OffsetMap] | None:
+    """The normalized view of `text`, or None when it equals `text`."""
+    has_non_ascii = not text.isascii()
+    if not has_non_ascii and not _ASCII_BROKEN_DIGITS.search(text):
+        return None
+    b = ViewBuilder(text)
+    pos = 0
+    changed = False
+    if has_non_ascii:
+        for m in _NON_ASCII_RUN.finditer(text):
+            b.copy(pos, m.start())
+            for i in range(m.start(), m.end()):
+                ch = text[i]
+                out = fold_char(ch)
+                if out != ch:
+                    changed = True
+                b.replace(i, i + 1, out)
+            pos = m.end()
+    b.copy(pos, len(text))
+    if not changed and not _ASCII_BROKEN_DIGITS.search(text):
+        return None
+    folded, omap = b.build(parent)
+    joined = _join_broken_digits(folded, omap)
+    if joined is not None:
+        folded, omap = joined
+    if folded == text:
+        return None
+    return folded, omap
+
+
+_BROKEN = re.compile(r"(?<=[0-9])[ ]?[\t\n\v\f\r\x1c-\x1f\x85\u2028\u2029]+[ ]?(?=[0-9])")
+
+
+def _join_broken_digits(text: str, omap: OffsetMap) -> tuple[str, OffsetMap] | None:
+    """Remove line breaks and tabs that sit between two digits ("4111\\n1111" → "41111111")."""
+    if not _BROKEN.search(text):
+        return None
+    b = ViewBuilder(text)
+    pos = 0
+    for m in _BROKEN.finditer(text):
+        b.copy(pos, m.start())
+        pos = m.end()
+    b.copy(pos, len(text))
+    return b.build(omap)
+
+
+# ---------------------------------------------------------------------------------------------
+# Spelled-out digits: "four one one one", "oh", "double seven", "triple zero"
+
+_DIGIT_WORDS = {
+    "zero": "0", "oh": "0", "o": "0", "nought": "0", "nil": "0", "one": "1", "two": "2", "three": "3",
+    "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "niner": "9",
+}  # fmt: skip
+_REPEAT_WORDS = {"double": 2, "triple": 3, "treble": 3}
+_WORD_ALT = "|".join(sorted([*_DIGIT_WORDS, *_REPEAT_WORDS], key=len, reverse=True))
+# a run: at least three tokens (digit words, digits, repeaters) separated by spaces, commas, hyphens
+_TOKEN = rf"(?:{_WORD_ALT}|[0-9])"
+_RUN = re.compile(rf"(?i)\b{_TOKEN}(?:[\s,.\-/]{{1,3}}{_TOKEN}){{2,}}\b")
+_TOK = re.compile(rf"(?i)\b(?:{_WORD_ALT})\b|[0-9]")
+_TRIGGER = re.compile(r"(?i)\b(?:zero|one|two|three|four|five|six|seven|eight|nine|niner|oh|double|triple)\b")
+
+
+def spell_digits(text: str, parent: OffsetMap | None = None) -> tuple[str, OffsetMap] | None:
+    """Runs of spelled digits turned into digit strings; None when there is none with ≥ 4 digits."""
+    if not _TRIGGER.search(text):
+        return None
+    b: ViewBuilder | None = None
+    pos = 0
+    for run in _RUN.finditer(text):
+        toks = list(_TOK.finditer(text, run.start(), run.end()))
+        if not any(not t.group().isdigit() for t in toks):
+            continue
+        digits: list[tuple[int, int, str]] = []
+        repeat = 1
+        for t in toks:
+            w = t.group().lower()
+            if w in _REPEAT_WORDS:
+                repeat = _REPEAT_WORDS[w]
+                continue
+            d = w if w.isdigit() else _DIGIT_WORDS[w]
+            digits.append((t.start(), t.end(), d * repeat))
+            repeat = 1
+        if sum(len(d) for _, _, d in digits) < 4 or all(w in ("o", "oh") for w in _words(toks)):
+            continue
+        if b is None:
+            b = ViewBuilder(text)
+        b.copy(pos, run.start())
+        for s, e, d in digits:
+            b.replace(s, e, d)
+        pos = run.end()
+    if b is None:
+        return None
+    b.copy(pos, len(text))
+    return b.build(parent)
+
+
+def _words(toks: list[re.Match[str]]) -> list[str]:
+    return [t.group().lower() for t in toks if not t.group().isdigit()]
+
+
+def build_views(text: str) -> list[View]:
+    """raw, then normalized (if different), then spelled-digits (from the normalized text if any)."""
+    views = [View("raw", text)]
+    folded = fold(text)
+    base_text, base_map = text, None
+    if folded is not None:
+        views.append(View("normalized", folded[0], folded[1]))
+        base_text, base_map = folded
+    spelled = spell_digits(base_text, base_map)
+    if spelled is not None:
+        views.append(View("spelled-digits", spelled[0], spelled[1]))
+    return views
