@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 from urllib.parse import urlsplit
 
@@ -165,7 +166,6 @@ class Catalog:
         return None
 
 
-# ---------------------------------------------------------------------------------------------
 # Building: parse each record, reject ambiguous claims, then run every example through `match`.
 
 
@@ -189,7 +189,7 @@ class _Draft:
     record: LineDict
 
 
-def _items(mapping: LineDict, key: str) -> list[tuple[str, int]]:
+def _items(mapping: LineDict, key: str) -> list[tuple[Any, int]]:
     """(item, line) for each item of the list under `key`."""
     value = mapping.get(key) or []
     return list(zip(value, getattr(value, "item_lines", [key_line(mapping, key)] * len(value)), strict=True))
@@ -211,11 +211,12 @@ def _parse_paths(record: LineDict, at: _Place) -> tuple[tuple[str, str], ...] | 
             sub.add(line, "must be a mapping with 'host' and 'prefix'")
         elif check_fields(item, PATH_FIELDS, at.problems, at.path, sub.label):
             host, prefix, segs = item["host"].lower(), item["prefix"], path_segments(item["prefix"])
-            if not prefix.startswith("/") or not segs or "?" in prefix or any("*" in s != "*" for s in segs):
+            partial_star = any("*" in seg and seg != "*" for seg in segs)
+            if not prefix.startswith("/") or not segs or "?" in prefix or "#" in prefix or partial_star:
                 sub.add(key_line(item, "prefix"), f"prefix '{prefix}' must start with '/' and name a segment"
                         " ('*' stands for one whole segment)")  # fmt: skip
             elif _host_ok(host, key_line(item, "host"), sub, shared_ok=True):
-                out.append((host, "/" + "/".join(segs)))
+                out.append((host, prefix.rstrip("/")))
     return tuple(out) if len(out) == len(record.get("paths") or []) else None
 
 
@@ -272,7 +273,8 @@ def _unambiguous(drafts: list[_Draft]) -> list[_Draft]:
     for d in drafts:
         hosts, paths = _items(d.record, "hosts"), _items(d.record, "paths")
         claims = [("host", h, n) for h, (_, n) in zip(d.spec.hosts, hosts, strict=True)]
-        claims += [("path rule", h + p, n) for (h, p), (_, n) in zip(d.spec.paths, paths, strict=True)]
+        claims += [("path rule", h + "/" + "/".join(path_segments(p)), n)
+                   for (h, p), (_, n) in zip(d.spec.paths, paths, strict=True)]
         ok = True
         for kind, key, line in claims:
             first, first_line = owner.setdefault(key, (d, line))
@@ -309,8 +311,10 @@ def build_catalog(files: list[RuleFile], problems: Problems) -> Catalog:
     """Validate, cross-check and self-test every app; skip the bad ones and record their problems."""
     drafts = [d for f in files for i, r in enumerate(f.records) if (d := _parse_app(r, f.path, i, problems))]
     check_unique_ids(((d.spec.id, d.record.line, d.place.path) for d in drafts), problems, "app")
-    seen: set[str] = set()
-    drafts = _unambiguous([d for d in drafts if not (d.spec.id in seen or seen.add(d.spec.id))])
+    first: dict[str, _Draft] = {}
+    for d in drafts:
+        first.setdefault(d.spec.id, d)  # a duplicate id is reported above and skipped here
+    drafts = _unambiguous(list(first.values()))
     catalog = Catalog(d.spec for d in drafts)
     passed = [d for d in drafts if _examples_pass(d, catalog)]
     return catalog if len(passed) == len(drafts) else Catalog(d.spec for d in passed)

@@ -19,6 +19,7 @@ from addons.ruleyaml import Field
 from addons.ruleyaml import LineDict
 from addons.ruleyaml import LineList
 from addons.ruleyaml import Problems
+from addons.ruleyaml import _kind_ok
 from addons.ruleyaml import check_fields
 from addons.ruleyaml import key_line
 
@@ -117,6 +118,8 @@ def _sub(record: LineDict, key: str, fields: dict[str, Field], problems: Problem
     value = record.get(key)
     if value is None:
         return None
+    if not isinstance(value, LineDict):
+        return False  # check_fields already reported the type
     if not check_fields(value, fields, problems, path, f"{label} {key}"):
         return False
     return value
@@ -140,14 +143,20 @@ def parse_detector(
     def bad(key: str, message: str) -> None:
         problems.add(path, key_line(record, key), f"{label}: {message}")
 
-    if not check_fields(record, FIELDS, problems, path, label):
-        return None
-    rid = record["id"]
-    if not ID_RE.match(rid) or "." in rid:
+    check_fields(record, FIELDS, problems, path, label)  # keep going: report every problem at once
+
+    def val(key: str, default: Any = None) -> Any:
+        value = record.get(key, default)
+        return value if value is default or _kind_ok(FIELDS[key].kind, value) else default
+
+    rid = val("id", "")
+    if "id" not in record or not isinstance(rid, str):
+        pass
+    elif not ID_RE.match(rid) or "." in rid:
         bad("id", f"id '{rid}' must be kebab-case (lower-case letters, digits, '-')")
     elif not rid.startswith(ID_PREFIXES):
         bad("id", f"id '{rid}' must start with a family prefix: {', '.join(ID_PREFIXES)}")
-    conf = record.get("confidence", 0.5)
+    conf = val("confidence", 0.5)
     if not 0 <= conf <= 1:
         bad("confidence", f"confidence must be between 0 and 1, got {conf}")
     sources = [k for k in ("pattern", "words_file", "edm_file") if k in record]
@@ -159,30 +168,35 @@ def parse_detector(
         bad("edm_file", "'edm_file' needs 'edm_tokens' (an RE2 pattern for candidate tokens)")
     if "edm_tokens" in record and "edm_file" not in record:
         bad("edm_tokens", "'edm_tokens' is only used with 'edm_file'")
-    keywords = _str_list(record.get("keywords"))
+    keywords = _str_list(val("keywords"))
     for kw in keywords:
         if kw != kw.lower() or not kw.strip():
             bad("keywords", f"keyword '{kw}' must be lower-case and not blank")
         elif len(kw) < 2:
             bad("keywords", f"keyword '{kw}' is too short (at least 2 characters)")
-    keywordless = record.get("keywordless", False)
+    keywordless = val("keywordless", False)
     if "pattern" in record:
         if not keywords and not keywordless:
             bad("pattern", "a pattern detector needs 'keywords' (or 'keywordless: true' when no literal "
                 "anchor exists)")  # fmt: skip
         if keywords and keywordless:
             bad("keywordless", "'keywordless: true' contradicts the 'keywords' given")
-    pattern = record.get("pattern", record.get("edm_tokens"))
+    pattern = val("pattern", val("edm_tokens"))
+    pkey = "pattern" if "pattern" in record else "edm_tokens"
     if isinstance(pattern, str) and len(pattern) > MAX_PATTERN:
-        bad("pattern", f"pattern is longer than {MAX_PATTERN} characters")
-    sg = record.get("secret_group", 0)
+        bad(pkey, f"{pkey} is longer than {MAX_PATTERN} characters")
+    elif isinstance(pattern, str):
+        problem = _re2_problem(pattern, val("case_insensitive", False))
+        if problem:
+            bad(pkey, f"{pkey} is not valid RE2: {problem}")
+    sg = val("secret_group", 0)
     if sg < 0:
         bad("secret_group", "secret_group must be >= 0")
-    if record.get("entropy_min", 0) < 0 or record.get("entropy_min", 0) > 8:
+    if val("entropy_min", 0) < 0 or val("entropy_min", 0) > 8:
         bad("entropy_min", "entropy_min must be between 0 and 8 bits per character")
-    if record.get("min_count", 1) < 1:
+    if val("min_count", 1) < 1:
         bad("min_count", "min_count must be >= 1")
-    validator = record.get("validator")
+    validator = val("validator")
     if validator is not None:
         registry = _validators()
         if registry is None:
@@ -196,6 +210,10 @@ def parse_detector(
     context = _context(record, "context", CONTEXT_FIELDS, problems, path, label)
     negative = _context(record, "negative", NEGATIVE_FIELDS, problems, path, label)
     allow = _sub(record, "allow", ALLOW_FIELDS, problems, path, label) or {}
+    for p in _str_list(allow.get("patterns")):
+        problem = _re2_problem(p)
+        if problem:
+            problems.add(path, key_line(allow, "patterns"), f"{label}: allow pattern is not valid RE2: {problem}")
     examples = _sub(record, "examples", EXAMPLE_FIELDS, problems, path, label)
     ex: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
     if isinstance(examples, dict):
@@ -207,28 +225,28 @@ def parse_detector(
             if not ex.get(kind, ((),))[0]:
                 problems.add(path, key_line(examples, kind) if kind in examples else examples.line,
                              f"{label}: examples need at least one '{kind}' entry")  # fmt: skip
-    enabled = record.get("enabled", True)
+    enabled = val("enabled", True)
     words: tuple[str, ...] = ()
     hashes: frozenset[str] = frozenset()
     edm_key: str | None = None
-    if "words_file" in record:
-        words = _read_words(rules_dir, record["words_file"], problems, path, key_line(record, "words_file"), label)
-    if "edm_file" in record and enabled:
-        hashes, edm_key = _read_edm(rules_dir, record["edm_file"], problems, path, key_line(record, "edm_file"),
+    if isinstance(val("words_file"), str):
+        words = _read_words(rules_dir, val("words_file"), problems, path, key_line(record, "words_file"), label)
+    if isinstance(val("edm_file"), str) and enabled:
+        hashes, edm_key = _read_edm(rules_dir, val("edm_file"), problems, path, key_line(record, "edm_file"),
                                     label, fingerprinter)  # fmt: skip
     if len(problems) > before:
         return None
     return DetectorSpec(
-        id=rid, name=record["name"], category=record["category"], severity=record["severity"],
+        id=rid, name=val("name", ""), category=val("category", ""), severity=val("severity", ""),
         confidence=float(conf), enabled=enabled, keywords=tuple(dict.fromkeys(keywords)),
-        keywordless=keywordless, pattern=pattern, case_insensitive=record.get("case_insensitive", False),
-        secret_group=sg, validator=validator, entropy_min=record.get("entropy_min"),
-        context=context, negative=negative, min_count=record.get("min_count", 1),
+        keywordless=keywordless, pattern=pattern, case_insensitive=val("case_insensitive", False),
+        secret_group=sg, validator=validator, entropy_min=val("entropy_min"),
+        context=context, negative=negative, min_count=val("min_count", 1),
         allow_values=_str_list(allow.get("values")), allow_patterns=_str_list(allow.get("patterns")),
         allow_stopwords=tuple(w.lower() for w in _str_list(allow.get("stopwords"))),
-        words=words, words_file=record.get("words_file"), edm_file=record.get("edm_file"),
-        edm_hashes=hashes, edm_key_id=edm_key, description=record.get("description", ""),
-        references=_str_list(record.get("references")), examples=ex, source=f"{path}:{record.line}",
+        words=words, words_file=val("words_file"), edm_file=val("edm_file"),
+        edm_hashes=hashes, edm_key_id=edm_key, description=val("description", ""),
+        references=_str_list(val("references")), examples=ex, source=f"{path}:{record.line}",
     )  # fmt: skip
 
 
@@ -249,6 +267,16 @@ def _context(record, key, fields, problems, path, label) -> ContextSpec | None:
     return ContextSpec(words, window, float(boost), value.get("required", False))
 
 
+def _re2_problem(pattern: str, case_insensitive: bool = False) -> str | None:
+    from addons.matchers import re2_compile
+
+    try:
+        re2_compile(pattern, case_insensitive)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
 def _validators() -> dict | None:
     try:
         from addons import validators
@@ -258,6 +286,8 @@ def _validators() -> dict | None:
 
 
 def _resolve(rules_dir: Path, rel: str, problems: Problems, path: str, line: int, label: str) -> Path | None:
+    if (rules_dir / "detectors").is_dir():  # given the rules root rather than rules/detectors
+        rules_dir = rules_dir / "detectors"
     target = (rules_dir / rel).resolve()
     if Path(rel).is_absolute() or not target.is_relative_to(rules_dir.resolve()):
         problems.add(path, line, f"{label}: '{rel}' must be a path inside the detectors directory")

@@ -27,7 +27,7 @@ from addons.ruleyaml import expand_fakes
 from addons.ruleyaml import read_rule_files
 from addons.ruleyaml import record_label
 from addons.scan import Scanner
-from addons.scan import compile_detectors
+from addons.scan import check_disabled
 
 __all__ = ["FIELDS", "DetectorSpec", "Scanner", "build_edm", "build_scanner", "load_scanner"]
 
@@ -69,18 +69,19 @@ def build_scanner(
         if p.spec.id not in seen:
             seen.add(p.spec.id)
             unique.append(p)
-    rejected = compile_problems = compile_detectors([p.spec for p in unique if p.spec.enabled])
+    enabled = [p.spec for p in unique if p.spec.enabled]
+    disabled = [p.spec for p in unique if not p.spec.enabled]
+    scanner = Scanner(enabled, disabled=disabled)
+    compile_problems = {**scanner.problems, **check_disabled(disabled)}
     for p in unique:
         message = compile_problems.get(p.spec.id)
         if message is not None:
-            problems.add(p.path, p.record.key_lines.get("pattern", p.record.line), f"{p.label}: {message}")
-    live = [p.spec for p in unique if p.spec.enabled and p.spec.id not in rejected]
-    scanner = Scanner(live, disabled=[p.spec for p in unique if not p.spec.enabled])
+            line = p.record.key_lines.get("pattern", p.record.key_lines.get("edm_tokens", p.record.line))
+            problems.add(p.path, line, f"{p.label}: {message}")
     if run_examples:
         failing = check_examples(scanner, [p for p in unique if p.spec.id in scanner.detector_ids], problems)
         if failing:
-            live = [s for s in live if s.id not in failing]
-            scanner = Scanner(live, disabled=[p.spec for p in unique if not p.spec.enabled])
+            scanner = scanner.without(failing)
     return scanner
 
 

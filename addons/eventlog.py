@@ -37,7 +37,7 @@ class EventLog:
         self.path = Path(path)
         self.max_bytes, self.backups, self.flush_interval = max_bytes, backups, flush_interval
         self.written = 0  # lines written
-        self.errors = 0  # failed writes (lines lost to OSError)
+        self.errors = 0  # lines lost to encoding or I/O errors
         self._dropped = 0
         self._lock = threading.Lock()
         self._closed = False
@@ -55,8 +55,15 @@ class EventLog:
         return self._dropped
 
     def write(self, event: dict) -> None:
-        """Encode and enqueue one event; never blocks (drops and counts when full)."""
-        self.write_line(to_line(event))
+        """Encode and enqueue one event; never blocks (drops and counts when full) and never raises."""
+        try:
+            line = to_line(event)
+        except (TypeError, ValueError) as exc:  # an unserialisable event is a bug: count it, keep proxying
+            with self._lock:
+                self.errors += 1
+            print(f"shadowgate: event not logged ({exc})", file=sys.stderr)
+            return
+        self.write_line(line)
 
     def write_line(self, line: bytes) -> None:
         if self._closed:
@@ -190,7 +197,8 @@ class EventLog:
                     self._emit(batch)
                     dirty = True
                 except Exception as exc:  # the writer thread must outlive any error
-                    self.errors += len(batch)
+                    with self._lock:
+                        self.errors += len(batch)
                     print(f"shadowgate: event log write failed ({exc}); {len(batch)} line(s) lost",
                           file=sys.stderr)
             if dirty and (markers or time.monotonic() >= next_sync):

@@ -264,7 +264,7 @@ def _mcp(rec: FlowRecord) -> dict | None:
     m = rec.facts.mcp
     if m is None or not m.is_mcp:
         return None
-    out = {"server": m.server or rec.facts.host, "path": rec.url_path, "transport": m.generation,
+    out = {"server": m.server or rec.facts.host, "path": _clip(rec.url_path, 256), "transport": m.generation,
            "protocol_version": m.protocol_version, "method": m.method,
            "methods": list(m.methods) if len(m.methods) > 1 else None, "tool": m.tool,
            "jsonrpc_id": None if m.request_id is None else str(m.request_id), "session_id": m.session_id,

@@ -45,6 +45,8 @@ class JsonRpcInfo:
     server_name: str | None = None
     server_version: str | None = None
     result_type: str | None = None
+    tool_error: bool = False  # a result with isError: true (tool execution failed or was refused)
+    error_code: int | None = None  # first JSON-RPC error code
     shapes: frozenset[str] = frozenset()
     truncated: bool = False  # came from the tolerant prefix parse
 
@@ -188,6 +190,9 @@ def _inspect(messages: list[dict], batch: bool, truncated: bool) -> JsonRpcInfo:
         elif "result" in msg or "error" in msg:
             responses += 1
             _result_shapes(msg.get("result"), shapes, found)
+            error = msg.get("error")
+            if isinstance(error, dict) and isinstance(error.get("code"), int):
+                _keep(found, error_code=error["code"])
     return JsonRpcInfo(
         methods=tuple(methods),
         ids=tuple(ids),
@@ -202,6 +207,8 @@ def _inspect(messages: list[dict], batch: bool, truncated: bool) -> JsonRpcInfo:
         server_name=found.get("server_name"),
         server_version=found.get("server_version"),
         result_type=found.get("result_type"),
+        tool_error=found.get("tool_error", False),
+        error_code=found.get("error_code"),
         shapes=frozenset(shapes),
         truncated=truncated,
     )
@@ -269,6 +276,8 @@ def _result_shapes(result: Any, shapes: set[str], found: dict[str, Any]) -> None
     versions = result.get("supportedVersions")
     if isinstance(versions, list) and versions and all(_revision(v) for v in versions):
         _keep(found, version=max(versions), version_source="discover-result")
+    if result.get("isError") is True:
+        _keep(found, tool_error=True)
     if isinstance(result.get("resultType"), str):
         shapes.add("result-type")
         _keep(found, result_type=_text(result["resultType"]))

@@ -110,8 +110,8 @@ class Locator:
         return regex_hits, literal_hits
 
 
-def check_spec(spec: DetectorSpec) -> tuple[Confirmer | None, int, str | None]:
-    """RE2 + hyperscan checks for one spec's pattern: (confirmer, hyperscan flags, problem)."""
+def check_spec(spec: DetectorSpec, *, with_hyperscan: bool = False) -> tuple[Confirmer | None, int, str | None]:
+    """RE2 checks (and, on request, a lone hyperscan compile) of one spec's patterns: (confirmer, flags, problem)."""
     if spec.pattern is None:
         return None, 0, None
     try:
@@ -126,7 +126,7 @@ def check_spec(spec: DetectorSpec) -> tuple[Confirmer | None, int, str | None]:
             re2_compile(p)
         except ValueError as e:
             return None, 0, f"allow pattern is not valid RE2: {e}"
-    flags, problem = hs_check(spec.pattern, spec.case_insensitive)
+    flags, problem = hs_check(spec.pattern, spec.case_insensitive) if with_hyperscan else (0, None)
     if problem:
         return None, 0, problem
     return Confirmer(rx, max_width(spec.pattern), groups), flags, None

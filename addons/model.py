@@ -104,6 +104,8 @@ class McpMatch:
     client_name: str | None = None
     client_version: str | None = None
     server: str | None = None  # host the MCP server lives on
+    server_name: str | None = None  # self-reported serverInfo (InitializeResult or modern result _meta)
+    server_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

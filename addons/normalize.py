@@ -157,15 +157,11 @@ def fold(text: str, parent: OffsetMap | None = None) -> tuple[str, OffsetMap] | 
                 b.replace(i, i + 1, out)
             pos = m.end()
     b.copy(pos, len(text))
-    if not changed and not _ASCII_BROKEN_DIGITS.search(text):
-        return None
     folded, omap = b.build(parent)
     joined = _join_broken_digits(folded, omap)
-    if joined is not None:
-        folded, omap = joined
-    if folded == text:
+    if joined is None and not changed:
         return None
-    return folded, omap
+    return joined if joined is not None else (folded, omap)
 
 
 _BROKEN = re.compile(r"(?<=[0-9])[ ]?[\t\n\v\f\r\x1c-\x1f\x85\u2028\u2029]+[ ]?(?=[0-9])")

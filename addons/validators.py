@@ -180,9 +180,12 @@ def aba_routing(value: str) -> bool | None:
 
 
 def uk_sort_code_account(value: str) -> bool | None:
-    """UK sort code + account: 6 + 8 digits (7-digit accounts are zero-padded); structure only."""
-    digits = _digits(value)
-    if digits is None or len(digits) not in (13, 14):
+    """UK sort code + account: 6 + 8 digits (7-digit accounts are zero-padded); structure only.
+
+    The candidate may hold a label between the two ("20-45-77 account no. 41234567"): only digits count.
+    """
+    digits = re.sub(r"[^0-9]", "", value)
+    if len(digits) not in (13, 14):
         return False
     sort_code, account = digits[:6], digits[6:]
     if int(sort_code) == 0 or int(account) == 0 or _same_digits(digits):
@@ -350,6 +353,21 @@ def uk_utr(value: str) -> bool | None:
         return False
     remainder = _mod11_weighted(digits[1:], (6, 7, 8, 9, 10, 5, 4, 3, 2))
     return "21987654321"[remainder] == digits[0]
+
+
+def uk_driving_licence(value: str) -> bool | None:
+    """DVLA licence number: surname(5) decade month(+50 female) day year initials(2) 9 check(2) [issue(2)].
+
+    The two check characters are not public, so a well-formed number with a real date gives None.
+    """
+    text = _compact(value)
+    m = re.fullmatch(r"[A-Z9]{5}([0-9])([0-9]{2})([0-9]{2})([0-9])[A-Z9]{2}[0-9][A-Z0-9]{2}(?:[0-9]{2})?", text)
+    if not m or text[0] == "9":
+        return False
+    month = int(m[2]) - (50 if int(m[2]) > 50 else 0)
+    if not _valid_date(2000, month, int(m[3])):
+        return False
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -978,6 +996,7 @@ REGISTRY: dict[str, Validator] = {
     "uk_nino": uk_nino,
     "uk_nhs": uk_nhs,
     "uk_utr": uk_utr,
+    "uk_driving_licence": uk_driving_licence,
     # Europe
     "de_tax_id": de_tax_id,
     "de_id_card": de_id_card,

@@ -52,6 +52,8 @@ def app(app_id: str, hosts: str, match: str, no_match: str = "", paths: str = ""
 
 
 HEAD = "schema: 1\napps:\n"
+F0 = "rules/apps/f0.yaml"
+A = "apps[0] 'app-a'"
 
 
 def where(host: str, path: str = "/", catalog: Catalog = SHIPPED) -> tuple[str, str] | None:
@@ -70,8 +72,10 @@ def where(host: str, path: str = "/", catalog: Catalog = SHIPPED) -> tuple[str, 
         ("gemini.google.com", "/app", ("app-gemini-app", "gemini.google.com")),
         ("api.openai.com", "/v1/chat/completions", ("app-openai-api", "api.openai.com")),
         ("api.anthropic.com", "/v1/messages", ("app-anthropic-api", "api.anthropic.com")),
-        ("generativelanguage.googleapis.com", "/v1beta/models", ("app-gemini-api", "generativelanguage.googleapis.com")),
-        ("bedrock-runtime.eu-west-1.amazonaws.com", "/model/m/converse", ("app-aws-bedrock", "bedrock-runtime.eu-west-1.amazonaws.com")),
+        ("generativelanguage.googleapis.com", "/v1beta/models",
+         ("app-gemini-api", "generativelanguage.googleapis.com")),
+        ("bedrock-runtime.eu-west-1.amazonaws.com", "/model/m/converse",
+         ("app-aws-bedrock", "bedrock-runtime.eu-west-1.amazonaws.com")),
         ("example.com", "/", None),
         ("notchatgpt.com", "/", None),
         ("chatgpt.com.example.net", "/", None),
@@ -140,14 +144,19 @@ VERTEX = ("app-vertex-ai", "*.googleapis.com/v1/projects/*/locations/*/publisher
         ("api.cloudflare.com", "/client/v4/accounts/abc/ai/run/@cf/m", WORKERS_AI),
         ("api.cloudflare.com", "/client/v4/accounts/abc/dns_records", None),
         ("api.cloudflare.com", "/client/v4/accounts/ai", None),
-        ("us-central1-aiplatform.googleapis.com", "/v1/projects/p/locations/l/publishers/google/models/m", VERTEX),
+        ("us-central1-aiplatform.googleapis.com", "/v1/projects/p/locations/l/publishers/google/models/m",
+         VERTEX),
         ("us-central1-aiplatform.googleapis.com", "/v1/projects/p/locations/l/endpoints/e:predict", None),
         ("www.googleapis.com", "/drive/v3/files", None),
         ("github.com", "/copilot", ("app-github-copilot", "github.com/copilot")),
         ("github.com", "/copilotkit/copilotkit", None),
         ("github.com", "/", None),
-        ("graph.microsoft.com", "/beta/copilot/conversations", ("app-m365-copilot", "graph.microsoft.com/beta/copilot")),
+        ("graph.microsoft.com", "/beta/copilot/conversations",
+         ("app-m365-copilot", "graph.microsoft.com/beta/copilot")),
         ("graph.microsoft.com", "/v1.0/me/messages", None),
+        ("substrate.office.com", "/M365COPILOT/Chathub/x",
+         ("app-m365-copilot", "substrate.office.com/m365Copilot")),
+        ("substrate.office.com", "/owa/", None),
     ],
 )  # fmt: skip
 def test_path_rules_on_shared_hosts(host: str, path: str, expected: tuple[str, str] | None) -> None:
@@ -233,7 +242,7 @@ def test_same_exact_host_in_two_apps_is_ambiguous(tmp_path: Path) -> None:
     )
     catalog, problems = build(tmp_path, text)
     assert problems == [
-        "rules/apps/f0.yaml:16: apps[1] 'app-b': host 'foo.example' is already claimed by 'app-a' "
+        f"{F0}:17: apps[1] 'app-b': host 'foo.example' is already claimed by 'app-a' "
         "at rules/apps/f0.yaml:9"
     ]
     assert catalog.ids == frozenset({"app-a"})
@@ -253,23 +262,27 @@ def test_same_wildcard_in_two_files_is_ambiguous(tmp_path: Path) -> None:
 
 
 def test_same_path_rule_in_two_apps_is_ambiguous(tmp_path: Path) -> None:
-    rule = "[{host: www.bing.com, prefix: /chat/}]"
-    text = HEAD + app("app-a", "[]", "[https://www.bing.com/chat]", "[https://www.bing.com/]", rule) + app(
-        "app-b", "[]", "[https://www.bing.com/chat]", "[https://www.bing.com/]", "[{host: www.bing.com, prefix: /chat}]"
+    urls = ("[https://www.bing.com/chat]", "[https://www.bing.com/]")
+    text = (
+        HEAD
+        + app("app-a", "[]", *urls, "[{host: www.bing.com, prefix: /chat/}]")
+        + app("app-b", "[]", *urls, "[{host: www.bing.com, prefix: /chat}]")
     )
     catalog, problems = build(tmp_path, text)
     assert problems == [
-        "rules/apps/f0.yaml:18: apps[1] 'app-b': path rule 'www.bing.com/chat' is already claimed by 'app-a' "
-        "at rules/apps/f0.yaml:9"
+        f"{F0}:19: apps[1] 'app-b': path rule 'www.bing.com/chat' is already claimed by 'app-a' "
+        "at rules/apps/f0.yaml:10"
     ]
     assert catalog.ids == frozenset({"app-a"})
 
 
-@pytest.mark.parametrize("host", ["bing.com", "*.googleapis.com", "googleapis.com", "*.amazonaws.com", "hf.space"])
+@pytest.mark.parametrize(
+    "host", ["bing.com", "*.googleapis.com", "googleapis.com", "*.amazonaws.com", "hf.space"]
+)
 def test_shared_apex_host_is_refused(tmp_path: Path, host: str) -> None:
     text = HEAD + app("app-a", f"[ok.example, '{host}']", "[https://ok.example/]")
     catalog, problems = build(tmp_path, text)
-    assert problems == [f"rules/apps/f0.yaml:9: apps[0] 'app-a': shared host '{host}': match it by path, see paths:"]
+    assert problems == [f"{F0}:9: {A}: shared host '{host}': match it by path, see paths:"]
     assert len(catalog) == 0
 
 
@@ -277,29 +290,31 @@ def test_specific_subdomain_of_shared_apex_is_fine(tmp_path: Path) -> None:
     text = HEAD + app("app-a", "[generativelanguage.googleapis.com]", "[https://generativelanguage.googleapis.com/]")
     catalog, problems = build(tmp_path, text)
     assert problems == []
-    assert where("generativelanguage.googleapis.com", catalog=catalog) == ("app-a", "generativelanguage.googleapis.com")
+    host = "generativelanguage.googleapis.com"
+    assert where(host, catalog=catalog) == ("app-a", host)
     assert where("www.googleapis.com", catalog=catalog) is None
 
 
 def test_shared_apexes_constant_holds_the_reference_list() -> None:
-    assert {"googleapis.com", "google.com", "gstatic.com", "bing.com", "microsoft.com", "office.com", "github.com",
-            "amazonaws.com", "api.aws", "azure.com", "windows.net", "azureedge.net", "azurefd.net",
-            "cloudflare.com", "workers.dev", "hf.space", "live.com", "apple.com", "amazon.com", "adobe.com",
-            "notion.so", "canva.com"} <= SHARED_APEXES  # fmt: skip
+    reference = """googleapis.com google.com gstatic.com bing.com microsoft.com office.com github.com
+        amazonaws.com api.aws azure.com windows.net azureedge.net azurefd.net cloudflare.com workers.dev
+        hf.space live.com apple.com amazon.com adobe.com notion.so canva.com"""
+    assert set(reference.split()) <= SHARED_APEXES
 
 
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
-        ("    host: [x.example]\n", "rules/apps/f0.yaml:9: apps[0] 'app-a': unknown field 'host' (did you mean 'hosts'?)"),
+        ("    host: [x.example]\n",
+         f"{F0}:11: {A}: unknown field 'host' (did you mean 'hosts'?)"),
         ("    tenant_headers: ChatGPT-Allowed-Workspace-Id\n",
-         "rules/apps/f0.yaml:9: apps[0] 'app-a': unknown field 'tenant_headers' (did you mean 'tenant_header'?)"),
+         f"{F0}:11: {A}: unknown field 'tenant_headers' (did you mean 'tenant_header'?)"),
         ("    prompt: openai_chat\n",
-         "rules/apps/f0.yaml:9: apps[0] 'app-a': field 'prompt' has 'openai_chat', expected one of: "
+         f"{F0}:11: {A}: field 'prompt' has 'openai_chat', expected one of: "
          "openai-chat, openai-responses, anthropic-messages, gemini, chatgpt-web, claude-web, gemini-web "
          "(did you mean 'openai-chat'?)"),
         ("    tenant_header: X-OpenAI-Allowed-Orgs\n",
-         "rules/apps/f0.yaml:9: apps[0] 'app-a': field 'tenant_header' has 'X-OpenAI-Allowed-Orgs', expected one of: "
+         f"{F0}:11: {A}: field 'tenant_header' has 'X-OpenAI-Allowed-Orgs', expected one of: "
          "ChatGPT-Allowed-Workspace-Id, OpenAI-Allowed-Organization-Ids, anthropic-allowed-org-ids, "
          "sec-GitHub-allowed-enterprise, X-GeminiCodeAssist-Allowed-Domains, X-GoogApps-Allowed-Domains, "
          "Restrict-Access-To-Tenants, sec-Restrict-Tenant-Access-Policy, X-Slack-Allowed-Workspaces, "
@@ -315,25 +330,28 @@ def test_bad_field_is_reported_with_a_suggestion(tmp_path: Path, line: str, expe
 @pytest.mark.parametrize(
     ("replace", "by", "expected"),
     [
-        ("id: app-a", "id: chatgpt", "rules/apps/f0.yaml:3: apps[0] 'chatgpt': id must be kebab-case and start with 'app-'"),
+        ("id: app-a", "id: chatgpt",
+         f"{F0}:3: apps[0] 'chatgpt': id must be kebab-case and start with 'app-'"),
         ("category: chat-assistant", "category: chat_assistant",
-         "rules/apps/f0.yaml:6: apps[0] 'app-a': field 'category' has 'chat_assistant', expected one of: "
+         f"{F0}:6: {A}: field 'category' has 'chat_assistant', expected one of: "
          + ", ".join(APP_CATEGORIES) + " (did you mean 'chat-assistant'?)"),
-        ("surface: [web]", "surface: []", "rules/apps/f0.yaml:7: apps[0] 'app-a': 'surface' needs at least one value"),
+        ("surface: [web]", "surface: []", f"{F0}:7: {A}: 'surface' needs at least one value"),
         ("hosts: [ok.example]", "hosts: ['https://ok.example/x']",
-         "rules/apps/f0.yaml:9: apps[0] 'app-a': host 'https://ok.example/x' is not a host name or '*.suffix' "
+         f"{F0}:9: {A}: host 'https://ok.example/x' is not a host name or '*.suffix' "
          "(no scheme, path or port)"),
         ("hosts: [ok.example]", "hosts: ['*.ai']",
-         "rules/apps/f0.yaml:9: apps[0] 'app-a': host '*.ai' is not a host name or '*.suffix' (no scheme, path or port)"),
-        ("hosts: [ok.example]", "hosts: []", "rules/apps/f0.yaml:3: apps[0] 'app-a': needs at least one entry in 'hosts:' or 'paths:'"),
+         f"{F0}:9: {A}: host '*.ai' is not a host name or '*.suffix' "
+         "(no scheme, path or port)"),
+        ("hosts: [ok.example]", "hosts: []",
+         f"{F0}:3: {A}: needs at least one entry in 'hosts:' or 'paths:'"),
         ("risk: high", "risk: severe",
-         "rules/apps/f0.yaml:8: apps[0] 'app-a': field 'risk' has 'severe', expected one of: low, medium, high"),
+         f"{F0}:8: {A}: field 'risk' has 'severe', expected one of: low, medium, high"),
         ("examples: {match: [https://ok.example/]}", "examples: {match: []}",
-         "rules/apps/f0.yaml:10: apps[0] 'app-a' examples: 'match' needs at least one URL"),
+         f"{F0}:10: {A} examples: 'match' needs at least one URL"),
         ("examples: {match: [https://ok.example/]}", "examples: {match: [ok.example]}",
-         "rules/apps/f0.yaml:10: apps[0] 'app-a' examples: 'ok.example' is not an http(s) or ws(s) URL"),
+         f"{F0}:10: {A} examples: 'ok.example' is not an http(s) or ws(s) URL"),
         ("examples: {match: [https://ok.example/]}", "examples: {match: [https://ok.example/], nomatch: []}",
-         "rules/apps/f0.yaml:10: apps[0] 'app-a' examples: unknown field 'nomatch' (did you mean 'no_match'?)"),
+         f"{F0}:10: {A} examples: unknown field 'nomatch' (did you mean 'no_match'?)"),
     ],
 )  # fmt: skip
 def test_bad_record_is_reported(tmp_path: Path, replace: str, by: str, expected: str) -> None:
@@ -348,20 +366,20 @@ def test_bad_record_is_reported(tmp_path: Path, replace: str, by: str, expected:
     ("paths", "no_match", "expected"),
     [
         ("[{host: www.bing.com, prefix: /chat}]", "",
-         "rules/apps/f0.yaml:11: apps[0] 'app-a' examples: 'no_match' is required for apps with paths:"),
+         f"{F0}:11: {A} examples: 'no_match' is required for apps with paths:"),
         ("[{host: www.bing.com, prefix: /}]", "[https://www.bing.com/x]",
-         "rules/apps/f0.yaml:10: apps[0] 'app-a' paths[0]: prefix '/' must start with '/' and name a segment "
+         f"{F0}:10: {A} paths[0]: prefix '/' must start with '/' and name a segment "
          "('*' stands for one whole segment)"),
         ("[{host: www.bing.com, prefix: /chat*}]", "[https://www.bing.com/x]",
-         "rules/apps/f0.yaml:10: apps[0] 'app-a' paths[0]: prefix '/chat*' must start with '/' and name a segment "
+         f"{F0}:10: {A} paths[0]: prefix '/chat*' must start with '/' and name a segment "
          "('*' stands for one whole segment)"),
         ("[{host: www.bing.com, prefix: chat}]", "[https://www.bing.com/x]",
-         "rules/apps/f0.yaml:10: apps[0] 'app-a' paths[0]: prefix 'chat' must start with '/' and name a segment "
+         f"{F0}:10: {A} paths[0]: prefix 'chat' must start with '/' and name a segment "
          "('*' stands for one whole segment)"),
-        ("[{host: www.bing.com, path: /chat}]", "[https://www.bing.com/x]",
-         "rules/apps/f0.yaml:10: apps[0] 'app-a' paths[0]: unknown field 'path' (did you mean 'prefix'?)"),
+        ("[{host: www.bing.com, prefix: /chat, prefx: /x}]", "[https://www.bing.com/x]",
+         f"{F0}:10: {A} paths[0]: unknown field 'prefx' (did you mean 'prefix'?)"),
         ("[www.bing.com/chat]", "[https://www.bing.com/x]",
-         "rules/apps/f0.yaml:10: apps[0] 'app-a' paths[0]: must be a mapping with 'host' and 'prefix'"),
+         f"{F0}:10: {A} paths[0]: must be a mapping with 'host' and 'prefix'"),
     ],
 )  # fmt: skip
 def test_bad_path_rule_is_reported(tmp_path: Path, paths: str, no_match: str, expected: str) -> None:
@@ -372,7 +390,7 @@ def test_bad_path_rule_is_reported(tmp_path: Path, paths: str, no_match: str, ex
 
 
 def test_failing_examples_are_rejected_at_their_line(tmp_path: Path) -> None:
-    text = HEAD + textwrap.dedent("""\
+    text = HEAD + textwrap.indent(textwrap.dedent("""\
       - id: app-a
         name: A
         vendor: Test
@@ -387,13 +405,13 @@ def test_failing_examples_are_rejected_at_their_line(tmp_path: Path) -> None:
             - https://x.b.example/
           no_match:
             - https://deep.x.a.example/v1
-    """) + app("app-b", "['*.b.example']", "[https://x.b.example/]")
+    """), "  ") + app("app-b", "['*.b.example']", "[https://x.b.example/]")
     catalog, problems = build(tmp_path, text)
     assert problems == [
-        "rules/apps/f0.yaml:13: apps[0] 'app-a': example 'https://a.example/' should match 'app-a' but matched nothing",
-        "rules/apps/f0.yaml:14: apps[0] 'app-a': example 'https://x.b.example/' should match 'app-a' "
+        f"{F0}:13: {A}: example 'https://a.example/' should match 'app-a' but matched nothing",
+        f"{F0}:14: {A}: example 'https://x.b.example/' should match 'app-a' "
         "but matched 'app-b' (via '*.b.example')",
-        "rules/apps/f0.yaml:16: apps[0] 'app-a': example 'https://deep.x.a.example/v1' should not match 'app-a' "
+        f"{F0}:16: {A}: example 'https://deep.x.a.example/v1' should not match 'app-a' "
         "(matched via '*.a.example')",
     ]
     assert catalog.ids == frozenset({"app-b"})
@@ -419,9 +437,9 @@ def test_every_problem_is_collected_and_good_apps_still_load(tmp_path: Path) -> 
     ])  # fmt: skip
     catalog, problems = build(tmp_path, text, "schema: 2\napps: []\n")
     assert problems == [
-        "rules/apps/f0.yaml:9: apps[0] 'app-bad-host': shared host 'bing.com': match it by path, see paths:",
         "rules/apps/f1.yaml:1: 'schema: 1' is required at the top",
-        "rules/apps/f0.yaml:26: apps[2] 'app-bad-example': example 'https://good.example/' should match "
+        f"{F0}:9: apps[0] 'app-bad-host': shared host 'bing.com': match it by path, see paths:",
+        f"{F0}:26: apps[2] 'app-bad-example': example 'https://good.example/' should match "
         "'app-bad-example' but matched 'app-good' (via 'good.example')",
     ]
     assert catalog.ids == frozenset({"app-good"})
@@ -456,7 +474,8 @@ def test_shipped_reference_apps(
 ) -> None:
     spec = SHIPPED.get(app_id)
     assert spec is not None
-    assert (spec.category, spec.risk, spec.prompt, spec.tenant_header) == (category, risk, prompt, tenant_header)
+    expected = (category, risk, prompt, tenant_header)
+    assert (spec.category, spec.risk, spec.prompt, spec.tenant_header) == expected
     assert app_id in SHIPPED.ids
 
 

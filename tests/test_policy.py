@@ -191,7 +191,9 @@ settings:
   approved_mcp_portals: [mcp.portal.example]
 policies:
   - {id: mcp-approved, when: {mcp: true, mcp_approved: true}, action: allow}
-  - {id: mcp-block-calls, when: {mcp: true, mcp_methods: [tools/call], mcp_tools: ["delete_*", "lookup_*"]}, action: block}
+  - id: mcp-block-calls
+    when: {mcp: true, mcp_methods: [tools/call], mcp_tools: ["delete_*", "lookup_*"]}
+    action: block
   - {id: mcp-log, when: {mcp: true}, action: log}
   - {id: default, action: allow}
 """

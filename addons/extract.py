@@ -1,0 +1,298 @@
+"""extract.py: a request body → the text segments to scan (JSON leaves + joined siblings, form fields,
+multipart text parts, raw text), with bounded decompression and explicit notes on what was skipped.
+
+Invariants: never raises on hostile input; decompressed output ≤ `max_decompressed`, text ≤ `max_bytes`,
+segments ≤ `max_segments`, JSON depth ≤ `max_depth`; anything cut or skipped is named in
+`truncated` / `not_inspected`. `where` strings: `json:$.a[0].b`, `json:$.a[*]` (joined siblings),
+`form:<key>`, `multipart:<name>`, `file:<filename>`, `body`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+import zlib
+from dataclasses import dataclass
+from email.message import Message
+from urllib.parse import parse_qsl
+
+JOIN_EDGE = 256  # characters of each sibling's head and tail that take part in the joined text
+JOIN_GAP = "\x00"  # stands for the elided middle of a long sibling
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TEXT_TYPES = ("text/", "application/xml", "application/javascript", "application/graphql", "application/yaml",
+               "application/x-yaml", "application/sql", "application/x-sh", "application/csv")  # fmt: skip
+_BINARY_TYPES = ("image/", "audio/", "video/", "font/", "application/octet-stream", "application/zip",
+                 "application/pdf", "application/x-protobuf", "application/protobuf", "application/grpc",
+                 "application/gzip", "application/vnd.", "application/msword", "application/wasm")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Extraction:
+    segments: tuple  # tuple[Segment, ...]
+    truncated: bool = False
+    not_inspected: tuple[str, ...] = ()
+    kind: str = "empty"  # json | ndjson | form | multipart | text | binary | empty
+
+
+class _Notes:
+    def __init__(self) -> None:
+        self.truncated = False
+        self.items: list[str] = []
+
+    def add(self, note: str, truncated: bool = False) -> None:
+        self.truncated |= truncated
+        if note not in self.items:
+            self.items.append(note)
+
+
+def parse_content_type(value: str | None) -> tuple[str, dict[str, str]]:
+    if not value:
+        return "", {}
+    msg = Message()
+    msg["content-type"] = value
+    params = {k.lower(): v for k, v in msg.get_params(failobj=[])[1:]}
+    return msg.get_content_type().lower() if "/" in value else value.split(";")[0].strip().lower(), params
+
+
+def decompress(body: bytes, encoding: str | None, limit: int, notes: _Notes) -> bytes | None:
+    """Undo content-encoding (applied in order, so undone in reverse), never producing more than `limit`."""
+    codings = [c.strip().lower() for c in (encoding or "").split(",") if c.strip()]
+    data = body
+    for coding in reversed(codings):
+        if coding in ("identity", ""):
+            continue
+        try:
+            if coding in ("gzip", "x-gzip", "deflate"):
+                data = _zlib(data, coding, limit, notes)
+            elif coding == "br":
+                data = _brotli(data, limit, notes)
+            elif coding == "zstd":
+                data = _zstd(data, limit, notes)
+            else:
+                notes.add(f"content-encoding:{coding}")
+                return None
+        except Exception:
+            notes.add(f"decompression-error:{coding}")
+            return None
+    return data
+
+
+def _zlib(data: bytes, coding: str, limit: int, notes: _Notes) -> bytes:
+    wbits = 31 if coding != "deflate" else (15 if data[:1] == b"\x78" else -15)
+    d = zlib.decompressobj(wbits)
+    out = d.decompress(data, limit + 1)
+    if len(out) > limit or d.unconsumed_tail:
+        notes.add("decompression-limit", truncated=True)
+        return out[:limit]
+    return out
+
+
+def _brotli(data: bytes, limit: int, notes: _Notes) -> bytes:
+    import brotli
+
+    d = brotli.Decompressor()
+    out = d.process(data, output_buffer_limit=limit + 1)
+    if len(out) > limit or not d.is_finished():
+        if len(out) > limit or not d.can_accept_more_data():
+            notes.add("decompression-limit", truncated=True)
+        return out[:limit]
+    return out
+
+
+def _zstd(data: bytes, limit: int, notes: _Notes) -> bytes:
+    import zstandard
+
+    reader = zstandard.ZstdDecompressor().stream_reader(data)
+    out = reader.read(limit + 1)
+    if len(out) > limit:
+        notes.add("decompression-limit", truncated=True)
+        return out[:limit]
+    return out
+
+
+def to_text(data: bytes, charset: str | None, notes: _Notes) -> str:
+    name = charset or "utf-8"
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        notes.add("unknown-charset")
+        name = "utf-8"
+    if name.lower().replace("_", "-") in ("utf-8", "utf8") and data[:3] == b"\xef\xbb\xbf":
+        data = data[3:]
+    try:
+        return data.decode(name)
+    except UnicodeDecodeError:
+        notes.add("invalid-text-replaced")
+        return data.decode(name, "replace")
+
+
+def join_siblings(strings: list[str]) -> tuple[str, list[tuple[int, int, int]]]:
+    """Sibling strings joined for split-value detection: short ones whole, long ones as head + gap + tail
+    (a value split across two siblings lies at their boundary). Returns the text and, per piece,
+    (sibling index, start, end) in the joined text."""
+    parts: list[str] = []
+    pieces: list[tuple[int, int, int]] = []
+    pos = 0
+    for i, s in enumerate(strings):
+        text = s if len(s) <= 2 * JOIN_EDGE else s[:JOIN_EDGE] + JOIN_GAP + s[-JOIN_EDGE:]
+        parts.append(text)
+        pieces.append((i, pos, pos + len(text)))
+        pos += len(text)
+    return "".join(parts), pieces
+
+
+def json_path(parent: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    return f"{parent}.{key}" if _IDENT.match(key) else f"{parent}[{json.dumps(key)}]"
+
+
+def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes) -> list:
+    """String leaves (and long integers) in document order, plus one joined segment per container
+    with ≥ 2 string children (`joined=True`, where `json:<parent>[*]`)."""
+    out: list = []
+    stack: list[tuple[object, str, int]] = [(doc, "$", 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        if len(out) >= max_segments:
+            notes.add("segment-limit", truncated=True)
+            break
+        if isinstance(node, str):
+            out.append(seg_cls(f"json:{path}", node))
+            continue
+        if isinstance(node, int) and not isinstance(node, bool) and abs(node) >= 100_000:
+            out.append(seg_cls(f"json:{path}", str(node)))
+            continue
+        if not isinstance(node, dict | list):
+            continue
+        if depth >= max_depth:
+            notes.add("json-depth-limit", truncated=True)
+            continue
+        items = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        strings = [v for _, v in items if isinstance(v, str)]
+        if len(strings) >= 2:
+            out.append(seg_cls(f"json:{path}[*]", join_siblings(strings)[0], joined=True))
+        for key, value in reversed(items):
+            stack.append((value, json_path(path, key), depth + 1))
+    return out
+
+
+def _multipart(data: bytes, boundary: str, seg_cls, charset, notes: _Notes, max_segments: int) -> list:
+    out: list = []
+    delim = b"--" + boundary.encode("latin-1", "replace")
+    for part in data.split(delim)[1:]:
+        if part.startswith(b"--"):
+            break
+        head, sep, content = part.partition(b"\r\n\r\n")
+        if not sep:
+            head, sep, content = part.partition(b"\n\n")
+        content = content[:-2] if content.endswith(b"\r\n") else content.removesuffix(b"\n")
+        msg = Message()
+        for line in head.decode("latin-1").splitlines():
+            if ":" in line:
+                k, v = line.split(":", 1)
+                msg[k.strip()] = v.strip()
+        name = msg.get_param("name", header="content-disposition") or "part"
+        filename = msg.get_param("filename", header="content-disposition")
+        ctype = (msg.get("content-type") or "").lower()
+        label = f"file:{filename}" if filename else f"multipart:{name}"
+        if len(out) >= max_segments:
+            notes.add("segment-limit", truncated=True)
+            break
+        if _is_binary(ctype, content):
+            notes.add(f"binary:{filename or name}")
+            continue
+        out.append(seg_cls(label, to_text(content, parse_content_type(ctype)[1].get("charset") or charset, notes)))
+    return out
+
+
+def _is_binary(ctype: str, content: bytes) -> bool:
+    if ctype.startswith(_TEXT_TYPES) or "json" in ctype or "form-urlencoded" in ctype:
+        return False
+    if ctype.startswith(_BINARY_TYPES) and not ctype.startswith("application/octet-stream"):
+        return True
+    return not _looks_text(content)
+
+
+def _looks_text(data: bytes) -> bool:
+    sample = data[:4096]
+    if b"\x00" in sample:
+        return False
+    text = sample.decode("utf-8", "ignore")
+    if len(text) < len(sample.decode("latin-1")) * 0.9:
+        return False
+    bad = sum(1 for c in text if not (c.isprintable() or c in "\t\r\n"))
+    return bad * 20 <= max(1, len(text))
+
+
+def extract_segments(
+    body: bytes,
+    *,
+    content_type: str | None,
+    content_encoding: str | None,
+    max_bytes: int,
+    max_decompressed: int,
+    max_depth: int = 64,
+    max_segments: int = 10_000,
+) -> Extraction:
+    from addons.model import Segment
+
+    notes = _Notes()
+    if not body:
+        return Extraction((), kind="empty")
+    data = decompress(body, content_encoding, max_decompressed, notes)
+    if data is None:
+        return Extraction((), notes.truncated, tuple(notes.items), "binary")
+    if len(data) > max_bytes:
+        data = data[:max_bytes]
+        notes.add("body-truncated", truncated=True)
+    mime, params = parse_content_type(content_type)
+    charset = params.get("charset")
+    if mime.startswith("multipart/"):
+        boundary = params.get("boundary")
+        if boundary:
+            segs = _multipart(data, boundary, Segment, charset, notes, max_segments)
+            return Extraction(tuple(segs), notes.truncated, tuple(notes.items), "multipart")
+        notes.add("multipart-without-boundary")
+    if mime == "application/x-www-form-urlencoded":
+        text = to_text(data, charset, notes)
+        pairs = parse_qsl(text, keep_blank_values=False, max_num_fields=None)
+        if len(pairs) > max_segments:
+            notes.add("segment-limit", truncated=True)
+        segs = [Segment(f"form:{k}", v) for k, v in pairs[:max_segments] if v]
+        return Extraction(tuple(segs), notes.truncated, tuple(notes.items), "form")
+    is_json = "json" in mime and "ndjson" not in mime and "jsonl" not in mime
+    if mime and not is_json and "json" not in mime and _is_binary(mime, data):
+        notes.add(f"binary:{mime or 'unknown'}")
+        return Extraction((), notes.truncated, tuple(notes.items), "binary")
+    text = to_text(data, charset, notes)
+    stripped = text.lstrip()
+    if "ndjson" in mime or "jsonl" in mime or "json-seq" in mime:
+        return _ndjson(text, Segment, max_depth, max_segments, notes)
+    if is_json or (not mime or mime == "text/plain") and stripped[:1] in ("{", "["):
+        try:
+            doc = json.loads(text)
+        except (ValueError, RecursionError):
+            if is_json:
+                notes.add("json-invalid")
+            return Extraction((Segment("body", text),), notes.truncated, tuple(notes.items), "text")
+        segs = json_segments(doc, Segment, max_depth, max_segments, notes)
+        return Extraction(tuple(segs), notes.truncated, tuple(notes.items), "json")
+    return Extraction((Segment("body", text),), notes.truncated, tuple(notes.items), "text")
+
+
+def _ndjson(text: str, seg_cls, max_depth: int, max_segments: int, notes: _Notes) -> Extraction:
+    segs: list = []
+    for n, line in enumerate(text.splitlines()):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+        except (ValueError, RecursionError):
+            notes.add("json-invalid")
+            segs.append(seg_cls(f"line:{n}", line))
+            continue
+        for s in json_segments(doc, seg_cls, max_depth, max_segments - len(segs), notes):
+            segs.append(seg_cls(s.where.replace("json:$", f"json:{n}:$", 1), s.text, s.joined))
+    return Extraction(tuple(segs), notes.truncated, tuple(notes.items), "ndjson")

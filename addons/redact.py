@@ -1,0 +1,176 @@
+"""redact.py: rewrite a request body with each finding replaced by `[REDACTED:<detector-id>]`.
+
+Invariants: the result is valid JSON / form / text of the same kind, or None when a finding cannot
+be located with certainty (the caller then blocks instead of forwarding the value). Findings in a
+joined view replace every leaf they touch; findings in decoded views replace the whole encoded run
+(their span already covers it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from urllib.parse import parse_qsl
+from urllib.parse import urlencode
+
+from addons.extract import join_siblings
+from addons.extract import parse_content_type
+from addons.model import Finding
+
+_STEP = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\[\*\]')
+
+
+def marker(detector_id: str) -> str:
+    return f"[REDACTED:{detector_id}]"
+
+
+def redact_text(text: str, spans: Sequence[tuple[int, int, str]]) -> str | None:
+    """Replace spans (start, end, detector id) in `text`; overlapping spans merge. None if out of range."""
+    merged: list[list] = []
+    for s, e, did in sorted(spans):
+        if s < 0 or e > len(text) or s >= e:
+            return None
+        if merged and s < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e, did])
+    out, pos = [], 0
+    for s, e, did in merged:
+        out.append(text[pos:s])
+        out.append(marker(did))
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def parse_path(path: str) -> list[str | int] | None:
+    """`$.a[0]["b c"]` → ['a', 0, 'b c']; a trailing `[*]` is kept as '*'. None if malformed."""
+    if not path.startswith("$"):
+        return None
+    steps: list[str | int] = []
+    pos = 1
+    while pos < len(path):
+        m = _STEP.match(path, pos)
+        if m is None:
+            return None
+        if m.group(1) is not None:
+            steps.append(m.group(1))
+        elif m.group(2) is not None:
+            steps.append(int(m.group(2)))
+        elif m.group(3) is not None:
+            steps.append(json.loads(m.group(3)))
+        else:
+            if m.end() != len(path):
+                return None
+            steps.append("*")
+        pos = m.end()
+    return steps
+
+
+def _locate(doc, steps):
+    node = doc
+    for step in steps:
+        if isinstance(node, dict) and isinstance(step, str) and step in node:
+            node = node[step]
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node = node[step]
+        else:
+            return None, False
+    return node, True
+
+
+def _redact_json(text: str, findings: Sequence[Finding]) -> str | None:
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    by_leaf: dict[tuple, list[tuple[int, int, str]]] = {}
+    whole: dict[tuple, str] = {}
+    for f in findings:
+        if not f.where.startswith("json:"):
+            return None
+        steps = parse_path(f.where[5:])
+        if steps is None:
+            return None
+        if steps and steps[-1] == "*":  # joined siblings: every string child the span touches
+            parent, ok = _locate(doc, steps[:-1])
+            if not ok or not isinstance(parent, dict | list):
+                return None
+            keys = list(parent) if isinstance(parent, dict) else list(range(len(parent)))
+            keys = [k for k in keys if isinstance(parent[k], str)]
+            for i, s, e in join_siblings([parent[k] for k in keys])[1]:
+                if s < f.end and f.start < e:
+                    whole[(*steps[:-1], keys[i])] = f.detector_id
+            continue
+        leaf, ok = _locate(doc, steps)
+        if not ok or not isinstance(leaf, str | int) or isinstance(leaf, bool):
+            return None
+        by_leaf.setdefault(tuple(steps), []).append((f.start, f.end, f.detector_id))
+    for steps, spans in by_leaf.items():
+        if steps in whole:
+            continue
+        leaf, _ = _locate(doc, steps)
+        new = redact_text(leaf if isinstance(leaf, str) else str(leaf), spans)
+        if new is None:
+            return None
+        doc = _set(doc, steps, new)
+    for steps, did in whole.items():
+        doc = _set(doc, steps, marker(did))
+    return json.dumps(doc, ensure_ascii=False)
+
+
+def _set(doc, steps, value):
+    if not steps:
+        return value
+    parent, _ = _locate(doc, steps[:-1])
+    parent[steps[-1]] = value
+    return doc
+
+
+def _redact_form(text: str, findings: Sequence[Finding]) -> str | None:
+    pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=None)
+    keys = [k for k, _ in pairs]
+    spans: dict[str, list[tuple[int, int, str]]] = {}
+    for f in findings:
+        if not f.where.startswith("form:") or f.where[5:] not in keys:
+            return None
+        spans.setdefault(f.where[5:], []).append((f.start, f.end, f.detector_id))
+    out = []
+    for k, v in pairs:
+        if k in spans:
+            new = redact_text(v, spans[k]) if keys.count(k) == 1 else marker(spans[k][0][2])
+            if new is None:
+                return None
+            v = new
+        out.append((k, v))
+    return urlencode(out)
+
+
+def redact_body(body: bytes, *, content_type: str | None, findings: Sequence[Finding]) -> bytes | None:
+    """The body (already content-decoded) with every finding redacted, or None when that is not safe."""
+    if not findings:
+        return body
+    mime, params = parse_content_type(content_type)
+    charset = params.get("charset") or "utf-8"
+    try:
+        text = body.decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    text = text[len(bom):]
+    wheres = {f.where.split(":", 1)[0] for f in findings}
+    if wheres == {"json"}:
+        new = _redact_json(text, findings)
+    elif wheres == {"form"} and mime == "application/x-www-form-urlencoded":
+        new = _redact_form(text, findings)
+    elif wheres == {"body"}:
+        new = redact_text(text, [(f.start, f.end, f.detector_id) for f in findings])
+    else:
+        return None
+    if new is None:
+        return None
+    try:
+        return (bom + new).encode(charset)
+    except (UnicodeEncodeError, LookupError):
+        return None
