@@ -223,7 +223,7 @@ def parse_detector(
                 ex[kind] = (tuple(items), tuple(items.item_lines))
         for kind in ("match", "no_match"):
             if not ex.get(kind, ((),))[0]:
-                problems.add(path, key_line(examples, kind) if kind in examples else examples.line,
+                problems.add(path, key_line(examples, kind) if kind in examples else key_line(record, "examples"),
                              f"{label}: examples need at least one '{kind}' entry")  # fmt: skip
     enabled = val("enabled", True)
     words: tuple[str, ...] = ()

@@ -17,6 +17,7 @@ from pathlib import Path
 from addons.detector_spec import FIELDS
 from addons.detector_spec import DetectorSpec
 from addons.detector_spec import parse_detector
+from addons.extract import extract_segments
 from addons.fingerprint import Fingerprinter
 from addons.model import Segment
 from addons.ruleyaml import LineDict
@@ -102,7 +103,7 @@ def check_examples(scanner: Scanner, parsed: Sequence[_Parsed], problems: Proble
                                      "for 'edm_tokens'")
                         failing.add(spec.id)
                     continue
-                report = scanner.scan([Segment("example", text)], fingerprinter=fp, only={spec.id})
+                report = scanner.scan(example_segments(text), fingerprinter=fp, only={spec.id})
                 hits = [f for f in report.findings if f.detector_id == spec.id]
                 if must and not hits:
                     problems.add(p.path, line, f"{p.label}: example {kind}[{i}] was not found")
@@ -114,6 +115,18 @@ def check_examples(scanner: Scanner, parsed: Sequence[_Parsed], problems: Proble
                     )
                     failing.add(spec.id)
     return failing
+
+
+def example_segments(text: str) -> list[Segment]:
+    """An example as the proxy would see it: the text itself, plus its JSON leaves (and joined
+    siblings) when the example is a JSON document."""
+    segments = [Segment("example", text)]
+    if text.lstrip()[:1] in ("{", "["):
+        ex = extract_segments(text.encode("utf-8", "replace"), content_type="application/json",
+                              content_encoding=None, max_bytes=1 << 20, max_decompressed=1 << 20)  # fmt: skip
+        if ex.kind == "json":
+            segments.extend(ex.segments)
+    return segments
 
 
 def build_edm(values: Sequence[str], fingerprinter: Fingerprinter) -> str:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 
 JOIN_EDGE = 256  # characters of each sibling's head and tail that take part in the joined text
 JOIN_GAP = "\x00"  # stands for the elided middle of a long sibling
+JOIN_SEP = "\u2063"  # between siblings; the scanner reads it both as a space and as nothing
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TEXT_TYPES = ("text/", "application/xml", "application/javascript", "application/graphql", "application/yaml",
                "application/x-yaml", "application/sql", "application/x-sh", "application/csv")  # fmt: skip
@@ -136,6 +137,9 @@ def join_siblings(strings: list[str]) -> tuple[str, list[tuple[int, int, int]]]:
     pos = 0
     for i, s in enumerate(strings):
         text = s if len(s) <= 2 * JOIN_EDGE else s[:JOIN_EDGE] + JOIN_GAP + s[-JOIN_EDGE:]
+        if i:
+            parts.append(JOIN_SEP)
+            pos += 1
         parts.append(text)
         pieces.append((i, pos, pos + len(text)))
         pos += len(text)

@@ -60,7 +60,7 @@ def _revision(value: Any) -> str | None:
 
 
 _TOKEN_RE = re.compile(
-    r'\s*(?:("[^"\\]*(?:\\.[^"\\]*)*")|([{}\[\]:,])|(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null))'
+    r'\s*+(?:("[^"\\]*+(?:\\.[^"\\]*+)*+")|([{}\[\]:,])|(-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null))'
 )
 
 
@@ -124,7 +124,7 @@ def _load(body: bytes) -> tuple[Any, bool, str]:
     if body.startswith(codecs.BOM_UTF8):
         body = body[3:]
     head = body[:PREFIX_BYTES].decode("utf-8", "replace")
-    if len(body) <= MAX_BODY:
+    if len(body) <= MAX_BODY and body.rstrip()[-1:] in (b"}", b"]"):  # else it is cut: skip the full parse
         try:
             return json.loads(body), False, head
         except (ValueError, RecursionError):
@@ -222,7 +222,10 @@ def _keep(found: dict[str, Any], **values: Any) -> None:
 
 def _info(found: dict[str, Any], prefix: str, value: Any) -> None:
     if isinstance(value, dict):
-        _keep(found, **{f"{prefix}_name": _text(value.get("name")), f"{prefix}_version": _text(value.get("version"))})
+        _keep(
+            found,
+            **{f"{prefix}_name": _text(value.get("name")), f"{prefix}_version": _text(value.get("version"))},
+        )
 
 
 def _request_shapes(method: str, params: Any, shapes: set[str], found: dict[str, Any]) -> None:

@@ -1,24 +1,28 @@
-"""matchers.py: compile detector patterns into one hyperscan pass plus RE2 confirmers (linear time).
+"""matchers.py: how each detector is located (hyperscan, literal hits, keyword windows) and confirmed (RE2).
 
-Invariants: every pattern is compiled by RE2 (the confirmer: linear, no backtracking) and by
-hyperscan (the locator: one pass for all detectors); a pattern either engine rejects is reported
-by detector id and never reaches the database. Offsets from `Locator.run` are UTF-8 byte offsets.
+Invariants: every pattern is confirmed by RE2 (linear time, no backtracking) inside bounded byte
+windows; locating is one hyperscan pass for keywordless patterns plus one literal pass for
+keywords, word lists and anchor literals. Every strategy is exact: a window always covers the
+whole of any match it can contain (patterns of unbounded width are capped at WINDOW_CAP).
 """
 
 from __future__ import annotations
 
-import re
+import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from re import _constants as C  # type: ignore[attr-defined]
+from re import _parser as P  # type: ignore[attr-defined]
 
 import hyperscan as hs
 import re2
 
-from addons.detector_spec import DetectorSpec
-
-WINDOW_CAP = 2048  # chars: longest match confirmed for a pattern without a bounded width
+WINDOW_CAP = 2048  # chars: longest match confirmed for a pattern of unbounded width
+KEYWORD_RADIUS = 512  # chars: a keyword-gated match must lie this close to a keyword (as TruffleHog)
+SLOW_MBS = 300.0  # a keywordless pattern slower than this alone is located by its anchor literal
 _ANCHOR = re2._Anchor.UNANCHORED
-_BASE_FLAGS = hs.HS_FLAG_UTF8
+_COMMON = frozenset(" \t\n.,-_/:;'\"()")
 
 
 def re2_compile(pattern: str, case_insensitive: bool = False):
@@ -33,13 +37,46 @@ def re2_compile(pattern: str, case_insensitive: bool = False):
         raise ValueError(msg) from None
 
 
-def max_width(pattern: str) -> int:
-    """Longest match in characters (from Python's parser; RE2 syntax is close), capped."""
+def _parse(pattern: str):
     try:
-        width = re._parser.parse(pattern).getwidth()[1]  # type: ignore[attr-defined]
+        return P.parse(pattern.replace(r"\z", r"\Z"))
     except Exception:
-        return WINDOW_CAP
-    return min(int(width), WINDOW_CAP)
+        return None
+
+
+def max_width(pattern: str) -> int:
+    """Longest match in characters (Python's parser reads RE2 syntax closely enough), capped."""
+    tree = _parse(pattern)
+    return WINDOW_CAP if tree is None else min(int(tree.getwidth()[1]), WINDOW_CAP)
+
+
+def anchor_literal(pattern: str) -> str | None:
+    """The longest literal every match contains (outside optional parts), if any; no common punctuation."""
+    tree = _parse(pattern)
+    if tree is None:
+        return None
+    best = ""
+
+    def walk(items) -> None:
+        nonlocal best
+        run: list[str] = []
+        for op, av in list(items) + [(None, None)]:
+            if op is C.LITERAL:
+                run.append(chr(av))
+                continue
+            if op is C.AT:
+                continue
+            text = "".join(run).strip("".join(_COMMON))
+            if len(text) > len(best):
+                best = text
+            run = []
+            if op is C.SUBPATTERN:
+                walk(av[-1])
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
+                walk(av[2])
+
+    walk(tree)
+    return best or None
 
 
 @dataclass(slots=True)
@@ -63,39 +100,73 @@ class Confirmer:
         return out
 
 
-def _hs_compile(patterns: Sequence[bytes], flags: Sequence[int], *, literal: bool = False) -> hs.Database:
+def hs_compile(patterns: Sequence[bytes], flags: Sequence[int], *, literal: bool = False) -> hs.Database:
     db = hs.Database(mode=hs.HS_MODE_BLOCK)
     db.compile(expressions=list(patterns), ids=list(range(len(patterns))), elements=len(patterns),
                flags=list(flags), literal=literal)  # fmt: skip
     return db
 
 
+def hs_flags(case_insensitive: bool) -> int:
+    return hs.HS_FLAG_UTF8 | (hs.HS_FLAG_CASELESS if case_insensitive else 0)
+
+
 def hs_check(pattern: str, case_insensitive: bool) -> tuple[int, str | None]:
     """Compile one pattern alone with hyperscan: (flags to use, problem or None). Falls back to prefilter mode."""
-    flags = _BASE_FLAGS | (hs.HS_FLAG_CASELESS if case_insensitive else 0)
+    flags = hs_flags(case_insensitive)
     data = pattern.encode()
     try:
-        _hs_compile([data], [flags])
+        hs_compile([data], [flags])
         return flags, None
     except hs.error as e:
         first = str(e)
     if "empty" in first:
         return flags, "pattern matches the empty string: it must consume at least one character"
     try:
-        _hs_compile([data], [flags | hs.HS_FLAG_PREFILTER])
+        hs_compile([data], [flags | hs.HS_FLAG_PREFILTER])
         return flags | hs.HS_FLAG_PREFILTER, None
     except hs.error:
         return flags, f"hyperscan rejects the pattern: {first}"
 
 
+_SAMPLE: bytes | None = None
+
+
+def _sample() -> bytes:
+    """64 KB of mixed prose, code, logs and ids (fixed seed): the yardstick for `alone_speed`."""
+    global _SAMPLE
+    if _SAMPLE is None:
+        rng = random.Random(42)
+        words = "the of and to in is that for it as was customer deploy request ms status user_id token".split()
+        parts = []
+        while sum(map(len, parts)) < 65536:
+            parts.append(rng.choice([
+                " ".join(rng.choice(words) for _ in range(12)) + ". ",
+                f"{rng.getrandbits(64):016x} {rng.randint(0, 99999)} 10.{rng.randint(0, 255)}.0.1 ",
+                f"def get_{rng.choice(words)}_{rng.choice(words)}(self, x={rng.randint(0, 99)}):\n",
+                f"2026-01-{rng.randint(1, 28):02d} INFO a={rng.choice(words)} b=\"{rng.choice(words)}\"\n",
+            ]))  # fmt: skip
+        _SAMPLE = "".join(parts).encode()
+    return _SAMPLE
+
+
+def alone_speed(pattern: bytes, flags: int) -> float:
+    """MB/s of one pattern alone over the sample (compile included in nothing; scan only)."""
+    db = hs_compile([pattern], [flags])
+    data = _sample()
+    start = time.perf_counter()
+    db.scan(data, match_event_handler=lambda *a: None)
+    return len(data) / max(time.perf_counter() - start, 1e-9) / 1e6
+
+
 class Locator:
-    """One hyperscan database over all detector patterns + triggers, and one literal database
-    (keywords, word lists). `run` returns raw (id, end) hits; ids are defined by the caller's order."""
+    """The two passes: `regex_db` (keywordless patterns + triggers; end offsets) and `literal_db`
+    (keywords, words, anchor literals; start and end offsets)."""
 
     def __init__(self, regexes: Sequence[tuple[bytes, int]], literals: Sequence[tuple[bytes, int]]):
-        self.regex_db = _hs_compile([p for p, _ in regexes], [f for _, f in regexes]) if regexes else None
+        self.regex_db = hs_compile([p for p, _ in regexes], [f for _, f in regexes]) if regexes else None
         self.literal_db = (
-            _hs_compile([p for p, _ in literals], [f for _, f in literals], literal=True) if literals else None
+            hs_compile([p for p, _ in literals], [f for _, f in literals], literal=True) if literals else None
         )
 
     def run(self, data: bytes) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]]]:
@@ -110,23 +181,25 @@ class Locator:
         return regex_hits, literal_hits
 
 
-def check_spec(spec: DetectorSpec, *, with_hyperscan: bool = False) -> tuple[Confirmer | None, int, str | None]:
-    """RE2 checks (and, on request, a lone hyperscan compile) of one spec's patterns: (confirmer, flags, problem)."""
-    if spec.pattern is None:
-        return None, 0, None
+def merge_windows(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, merged windows."""
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            if e > out[-1][1]:
+                out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def check_pattern(pattern: str, case_insensitive: bool, secret_group: int) -> tuple[Confirmer | None, str | None]:
+    """RE2 checks of one pattern: (confirmer, problem)."""
     try:
-        rx = re2_compile(spec.pattern, spec.case_insensitive)
+        rx = re2_compile(pattern, case_insensitive)
     except ValueError as e:
-        return None, 0, f"pattern is not valid RE2: {e}"
-    groups = rx.groups
-    if spec.secret_group > groups:
-        return None, 0, f"secret_group {spec.secret_group} but the pattern has {groups} group(s)"
-    for p in spec.allow_patterns:
-        try:
-            re2_compile(p)
-        except ValueError as e:
-            return None, 0, f"allow pattern is not valid RE2: {e}"
-    flags, problem = hs_check(spec.pattern, spec.case_insensitive) if with_hyperscan else (0, None)
-    if problem:
-        return None, 0, problem
-    return Confirmer(rx, max_width(spec.pattern), groups), flags, None
+        return None, f"pattern is not valid RE2: {e}"
+    if secret_group > rx.groups:
+        return None, f"secret_group {secret_group} but the pattern has {rx.groups} group(s)"
+    return Confirmer(rx, max_width(pattern), rx.groups), None
+

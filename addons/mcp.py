@@ -13,6 +13,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from collections.abc import Sequence
+from dataclasses import replace
 
 from addons.jsonrpc import MAX_BODY
 from addons.jsonrpc import JsonRpcInfo
@@ -22,17 +23,24 @@ from addons.jsonrpc import parse_sse_events
 from addons.mcprules import DEFAULT_THRESHOLD
 from addons.mcprules import MODERN_FROM
 from addons.mcprules import REQUEST_SHAPES
-from addons.mcprules import ExampleCheck
 from addons.mcprules import KnownServer
 from addons.mcprules import SignalSpec
 from addons.mcprules import compile_rules
-from addons.mcprules import parse_exchange
+from addons.mcprules import run_examples
 from addons.model import McpMatch
 from addons.model import McpSignal
 from addons.ruleyaml import Problems
 from addons.ruleyaml import RuleFile
 
-__all__ = ["JsonRpcInfo", "LegacySessions", "McpSignatures", "build_mcp", "describe", "parse_jsonrpc", "parse_sse_events"]
+__all__ = [
+    "JsonRpcInfo",
+    "LegacySessions",
+    "McpSignatures",
+    "build_mcp",
+    "describe",
+    "parse_jsonrpc",
+    "parse_sse_events",
+]
 
 MAX_PATH = 2048
 MAX_VALUE = 256
@@ -168,66 +176,63 @@ class McpSignatures:
                 infos = [i for _, data in events if (i := parse_jsonrpc(data.encode()))]
             elif "json" in content_type or first_bytes.lstrip()[:1] in (b"{", b"["):
                 infos = [i for i in (parse_jsonrpc(first_bytes[:MAX_BODY]),) if i]
-        shapes = {shape for i in infos for shape in i.shapes} | ({"sse-jsonrpc"} if events and infos else set())
+        shapes = {shape for i in infos for shape in i.shapes} | (
+            {"sse-jsonrpc"} if events and infos else set()
+        )
         methods = tuple(m for i in infos for m in i.methods)
         have = {s.id for s in request.signals}
         fired = list(request.signals) + [
             McpSignal(s.id, s.weight, detail)
             for s in self._response
             if s.id not in have
-            and (detail := self._test_response(s, status, headers, events, bool(infos), shapes, methods, have))
+            and (
+                detail := self._test_response(s, status, headers, events, bool(infos), shapes, methods, have)
+            )
             is not None
         ]
         version = next((i.protocol_version for i in infos if i.version_source == "initialize-result"), None)
         endpoint = _session_from(events[0][1]) if events and events[0][0] == "endpoint" else None
         server = next((i for i in infos if i.server_name), None)
-        m = self._verdict(
-            fired,
-            version or request.protocol_version,
-            legacy_body=False,
-            method=request.method,
-            methods=request.methods,
-            tool=request.tool,
-            request_id=request.request_id,
-            session_id=request.session_id or _cap(headers.get("mcp-session-id")) or endpoint,
-            client_name=request.client_name,
-            client_version=request.client_version,
-            server=request.server,
-            server_name=server.server_name if server else request.server_name,
-            server_version=server.server_version if server else request.server_version,
-        )
-        if m.generation is None and m.is_mcp and request.generation:
-            m = _replace(m, generation=request.generation)
-        return m
+        session = request.session_id or _cap(headers.get("mcp-session-id")) or endpoint
+        m = self._verdict(fired, version or request.protocol_version, False, base=request, session_id=session)
+        if server is not None:
+            m = replace(m, server_name=server.server_name, server_version=server.server_version)
+        return replace(m, generation=request.generation) if m.is_mcp and not m.generation else m
 
-    def _verdict(self, fired: list[McpSignal], version: str | None, legacy_body: bool, **fields) -> McpMatch:
+    def _verdict(
+        self,
+        fired: list[McpSignal],
+        version: str | None,
+        legacy_body: bool,
+        base: McpMatch | None = None,
+        **fields,
+    ) -> McpMatch:
         score = sum(s.weight for s in fired)
         is_mcp = score >= self.threshold and not any(s.id in self._veto for s in fired)
         hints = {self._hint.get(s.id) for s in fired}
-        generation = None
-        if not is_mcp:
-            pass
-        elif version:
-            modern = version >= MODERN_FROM
-            generation = "modern" if modern else "legacy-sse" if "legacy-sse" in hints else "legacy-streamable"
-        elif "legacy-sse" in hints:
-            generation = "legacy-sse"
-        elif "modern" in hints:
-            generation = "modern"
-        elif legacy_body or hints & {"legacy", "legacy-streamable"}:
-            generation = "legacy-streamable"
-        return McpMatch(
-            is_mcp=is_mcp, score=score, signals=tuple(fired), generation=generation, protocol_version=version, **fields
+        generation = _generation(hints, version, legacy_body) if is_mcp else None
+        verdict = dict(
+            is_mcp=is_mcp, score=score, signals=tuple(fired), generation=generation, protocol_version=version
         )
+        return replace(base, **verdict, **fields) if base else McpMatch(**verdict, **fields)
 
     def _test_request(
-        self, s: SignalSpec, host: str, path: str, headers: Mapping[str, str], methods: tuple[str, ...], shapes
+        self,
+        s: SignalSpec,
+        host: str,
+        path: str,
+        headers: Mapping[str, str],
+        methods: tuple[str, ...],
+        shapes: frozenset[str],
     ) -> str | None:
         kind = s.kind
         if kind == "request-header":
             return _header(s, headers)
         if kind == "accept":
-            accepted = {part.split(";", 1)[0].strip().lower() for part in headers.get("accept", "")[:MAX_VALUE].split(",")}
+            accepted = {
+                part.split(";", 1)[0].strip().lower()
+                for part in headers.get("accept", "")[:MAX_VALUE].split(",")
+            }
             return f"accept has {' and '.join(s.accept)}" if all(a in accepted for a in s.accept) else None
         if kind in ("path", "negative-path"):
             m = s.pattern.search(path) if s.pattern else None
@@ -275,6 +280,17 @@ class McpSignatures:
         return None
 
 
+def _generation(hints: set[str | None], version: str | None, legacy_body: bool) -> str | None:
+    """A version decides the era (its transport from the hints); without one, the hints do."""
+    if version and version >= MODERN_FROM:
+        return "modern"
+    if "legacy-sse" in hints:
+        return "legacy-sse"
+    if not version and "modern" in hints:
+        return "modern"
+    return "legacy-streamable" if version or legacy_body or hints & {"legacy", "legacy-streamable"} else None
+
+
 def _header(s: SignalSpec, headers: Mapping[str, str]) -> str | None:
     for name in s.headers:
         value = headers.get(name)
@@ -297,12 +313,6 @@ def _method(s: SignalSpec, methods: tuple[str, ...]) -> str | None:
 def _session_from(url: str) -> str | None:
     m = _SESSION_QUERY.search(url[:MAX_PATH])
     return m.group(1) if m else None
-
-
-def _replace(m: McpMatch, **changes) -> McpMatch:
-    from dataclasses import replace
-
-    return replace(m, **changes)
 
 
 def describe(m: McpMatch) -> dict:
@@ -354,37 +364,6 @@ class LegacySessions:
 
     def end(self, session_id: str | None) -> None:
         self._calls.pop(session_id or "", None)
-
-
-def run_examples(signatures: McpSignatures, examples: Sequence[ExampleCheck], problems: Problems) -> None:
-    """Run every rule example through the real matcher; a failing one is a file:line problem."""
-    for ex in examples:
-        snippet = repr(ex.text if len(ex.text) <= 90 else ex.text[:90] + "…")
-        try:
-            x = parse_exchange(ex.text)
-        except ValueError as e:
-            problems.add(ex.path, ex.line, f"{ex.label}: cannot parse: {e}")
-            continue
-        m = signatures.match_request(method=x.method, host=x.host, path=x.path, headers=x.headers, body=x.body)
-        if x.status is not None:
-            m = signatures.match_response(
-                request=m, status=x.status, headers=x.response_headers, first_bytes=x.response_body
-            )
-        fired = ", ".join(s.id for s in m.signals) or "none"
-        if ex.signal is None:
-            if m.is_mcp != ex.expect:
-                want = "MCP" if ex.expect else "not MCP"
-                problems.add(
-                    ex.path, ex.line,
-                    f"{ex.label}: expected {want}, got score {m.score} (threshold {signatures.threshold}; "
-                    f"signals: {fired}): {snippet}",
-                )  # fmt: skip
-            continue
-        hit = next((s for s in m.signals if s.id == ex.signal), None)
-        if hit is None and ex.expect:
-            problems.add(ex.path, ex.line, f"{ex.label}: '{ex.signal}' did not fire (signals: {fired}): {snippet}")
-        elif hit is not None and not ex.expect:
-            problems.add(ex.path, ex.line, f"{ex.label}: '{ex.signal}' fired ({hit.detail}) but must not: {snippet}")
 
 
 def build_mcp(files: list[RuleFile], problems: Problems) -> McpSignatures:

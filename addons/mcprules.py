@@ -1,15 +1,18 @@
 """mcprules.py: `rules/mcp/*.yaml` records -> compiled SignalSpecs, plus the example notation.
 
 Invariant: never raises on bad rules; every problem is recorded as `file:line: message`.
-The record format and the example notation are documented in rules/mcp/README.md.
+The record format and the example notation are documented at the top of rules/mcp/settings.yaml.
 """
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from typing import Any
 from urllib.parse import urlsplit
 
 from addons.ruleyaml import ID_RE
@@ -28,7 +31,14 @@ MODERN_FROM = "2026-07-28"  # this revision and later are "modern" (stateless, n
 GENERATIONS = ("legacy", "legacy-sse", "legacy-streamable", "modern")
 REQUEST_SHAPES = ("jsonrpc-envelope", "initialize-params", "modern-meta", "call-params")
 RESPONSE_SHAPES = ("server-info", "result-type", "sse-jsonrpc")
-NEGATIVE_SHAPES = ("lsp-initialize", "lsp-framing", "array-params", "a2a-message", "foreign-method-name", "llm-request")
+NEGATIVE_SHAPES = (
+    "lsp-initialize",
+    "lsp-framing",
+    "array-params",
+    "a2a-message",
+    "foreign-method-name",
+    "llm-request",
+)
 POSITIVE_KINDS = (
     "request-header", "response-header", "jsonrpc-method", "jsonrpc-shape", "accept", "path",
     "host-label", "known-server", "sse-endpoint", "oauth-challenge",
@@ -37,7 +47,7 @@ NEGATIVE_KINDS = ("negative-method", "negative-shape", "negative-path", "negativ
 KINDS = POSITIVE_KINDS + NEGATIVE_KINDS
 DEFAULT_THRESHOLD = 50
 HOST_RE = re.compile(r"^(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")
-_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}]\)[+*{]")
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*]\)(?:[+*]|\{[0-9]*,\})")  # (a+)+ (a*)* (a+){2,
 
 COMMON = {
     "id": Field("str", required=True),
@@ -50,12 +60,19 @@ COMMON = {
     "description": Field("str"),
     "examples": Field("map", required=True),
 }
-_HEADER = {"headers": Field("str_list", required=True), "value_pattern": Field("str"), "show_value": Field("bool")}
+_HEADER = {
+    "headers": Field("str_list", required=True),
+    "value_pattern": Field("str"),
+    "show_value": Field("bool"),
+}
 _SSE = {"events": Field("str_list"), "data_pattern": Field("str"), "first_event_not_mcp": Field("bool")}
 KIND_FIELDS: dict[str, dict[str, Field]] = {
     "request-header": _HEADER,
     "response-header": _HEADER,
-    "jsonrpc-method": {"methods": Field("str_list", required=True), "revisions": Field("str_list", True, REVISIONS)},
+    "jsonrpc-method": {
+        "methods": Field("str_list", required=True),
+        "revisions": Field("list", required=True),
+    },
     "jsonrpc-shape": {"shape": Field("str", required=True, choices=REQUEST_SHAPES + RESPONSE_SHAPES)},
     "accept": {"accept": Field("str_list", required=True)},
     "path": {"pattern": Field("str", required=True)},
@@ -136,7 +153,9 @@ class CompiledRules:
 
 def _regex(text: str, problems: Problems, path: str, line: int, label: str) -> re.Pattern[str] | None:
     if _NESTED_QUANTIFIER.search(text):
-        problems.add(path, line, f"{label}: nested quantifier in {text!r} can take exponential time; rewrite it")
+        problems.add(
+            path, line, f"{label}: nested quantifier in {text!r} can take exponential time; rewrite it"
+        )
         return None
     try:
         return re.compile(text)
@@ -167,7 +186,11 @@ def compile_rules(files: list[RuleFile], problems: Problems) -> CompiledRules:
                 out.threshold, threshold_at = value, f"{rf.path}:{line}"
         if "examples" in rf.top:
             _verdict_examples(rf, out, problems)
-        for index, record in enumerate(rf.records):
+        listed = rf.top.get("signals")
+        listed = listed if isinstance(listed, list) else []
+        for record in rf.records:
+            # the index in the file (read_rule_files drops non-mapping items from rf.records)
+            index = next((i for i, item in enumerate(listed) if item is record), 0)
             label = record_label("signals", index, record)
             spec = _compile_record(record, rf.path, label, problems)
             if isinstance(record.get("id"), str):
@@ -190,7 +213,9 @@ def compile_rules(files: list[RuleFile], problems: Problems) -> CompiledRules:
 def _compile_record(record: LineDict, path: str, label: str, problems: Problems) -> SignalSpec | None:
     kind = record.get("kind")
     # An unknown kind is reported once (with a suggestion); its other fields are not second-guessed.
-    fields = COMMON | (KIND_FIELDS[kind] if kind in KIND_FIELDS else _ALL_KIND_FIELDS)
+    fields = COMMON | (
+        KIND_FIELDS[kind] if isinstance(kind, str) and kind in KIND_FIELDS else _ALL_KIND_FIELDS
+    )
     if not check_fields(record, fields, problems, path, label):
         return None
     rid: str = record["id"]
@@ -225,7 +250,10 @@ def _compile_record(record: LineDict, path: str, label: str, problems: Problems)
         return compiled
 
     if kind in ("request-header", "response-header"):
-        spec |= {"headers": tuple(h.lower() for h in record["headers"]), "show_value": record.get("show_value", False)}
+        spec |= {
+            "headers": tuple(h.lower() for h in record["headers"]),
+            "show_value": record.get("show_value", False),
+        }
         spec["value_re"] = rx("value_pattern")
     elif kind == "accept":
         spec["accept"] = tuple(a.lower() for a in record["accept"])
@@ -234,7 +262,8 @@ def _compile_record(record: LineDict, path: str, label: str, problems: Problems)
     elif kind in ("jsonrpc-method", "negative-method"):
         spec["methods"] = frozenset(record.get("methods", ()))
         spec["prefixes"] = tuple(record.get("prefixes", ()))
-        revisions = record.get("revisions", ())
+        revisions = _revisions(record, path, label, problems)
+        ok = revisions is not None
         if kind == "jsonrpc-method" and revisions and not spec["hint"]:
             modern = {r >= MODERN_FROM for r in revisions}
             spec["hint"] = None if len(modern) > 1 else ("modern" if modern == {True} else "legacy")
@@ -248,19 +277,39 @@ def _compile_record(record: LineDict, path: str, label: str, problems: Problems)
         spec["events"] = frozenset(record.get("events", ()))
         spec["first_event_not_mcp"] = record.get("first_event_not_mcp", False)
         if kind == "negative-sse" and not (spec["events"] or spec["pattern"] or spec["first_event_not_mcp"]):
-            problems.add(path, record.line, f"{label}: needs 'events', 'data_pattern' or 'first_event_not_mcp'")
+            problems.add(
+                path, record.line, f"{label}: needs 'events', 'data_pattern' or 'first_event_not_mcp'"
+            )
             ok = False
     elif kind == "oauth-challenge":
         spec["requires"] = frozenset(record["requires"])
         statuses = record.get("statuses", [401])
         if not all(isinstance(s, int) and 100 <= s <= 599 for s in statuses):
-            problems.add(path, key_line(record, "statuses"), f"{label}: 'statuses' must list HTTP status codes")
+            problems.add(
+                path, key_line(record, "statuses"), f"{label}: 'statuses' must list HTTP status codes"
+            )
             ok = False
         spec["statuses"] = frozenset(s for s in statuses if isinstance(s, int))
     elif kind == "known-server":
         spec["servers"] = _servers(record, path, label, problems)
         ok = ok and bool(spec["servers"])
     return SignalSpec(**spec) if ok else None
+
+
+def _revisions(record: LineDict, path: str, label: str, problems: Problems) -> list[str] | None:
+    """Spec revisions; unquoted YAML dates (2025-11-25 reads as a date) are accepted as written."""
+    out: list[str] = []
+    for value in record.get("revisions", ()):
+        text = value.isoformat() if isinstance(value, datetime.date) else value
+        if text not in REVISIONS:
+            close = difflib.get_close_matches(str(text), REVISIONS, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(REVISIONS)})"
+            problems.add(
+                path, key_line(record, "revisions"), f"{label}: unknown spec revision {text!r}{hint}"
+            )
+            return None
+        out.append(text)
+    return out
 
 
 def _servers(record: LineDict, path: str, label: str, problems: Problems) -> tuple[KnownServer, ...]:
@@ -283,7 +332,11 @@ def _servers(record: LineDict, path: str, label: str, problems: Problems) -> tup
             problems.add(path, key_line(item, "path"), f"{where}: path must start with '/'")
             continue
         if (host, srv_path) in seen:
-            problems.add(path, lines[i], f"{where}: duplicate server {host}{srv_path} (first at line {seen[host, srv_path]})")
+            problems.add(
+                path,
+                lines[i],
+                f"{where}: duplicate server {host}{srv_path} (first at line {seen[host, srv_path]})",
+            )
             continue
         seen[host, srv_path] = lines[i]
         out.append(KnownServer(host, srv_path, item["vendor"], item["name"], item.get("shared_host", False)))
@@ -297,24 +350,38 @@ def _example_lists(holder: LineDict, keys: tuple[str, str], path: str, label: st
         return
     for key in examples:
         if key not in keys:
-            problems.add(path, examples.key_lines[key], f"{label}: examples: unknown key '{key}' (use {' / '.join(keys)})")
+            problems.add(
+                path,
+                examples.key_lines[key],
+                f"{label}: examples: unknown key '{key}' (use {' / '.join(keys)})",
+            )
     for key in keys:
         items = examples.get(key)
         if not isinstance(items, LineList) or not items or not all(isinstance(t, str) for t in items):
-            problems.add(path, examples.key_lines.get(key, examples.line), f"{label}: examples.{key} must be a non-empty list of strings")
+            problems.add(
+                path,
+                examples.key_lines.get(key, examples.line),
+                f"{label}: examples.{key} must be a non-empty list of strings",
+            )
             continue
         for i, text in enumerate(items):
             yield key, i, items.item_lines[i], text
 
 
-def _record_examples(record: LineDict, rid: str, path: str, label: str, out: CompiledRules, problems: Problems) -> None:
+def _record_examples(
+    record: LineDict, rid: str, path: str, label: str, out: CompiledRules, problems: Problems
+) -> None:
     for key, i, line, text in _example_lists(record, ("match", "no_match"), path, label, problems):
-        out.examples.append(ExampleCheck(path, line, f"{label}: example {key}[{i}]", rid, key == "match", text))
+        out.examples.append(
+            ExampleCheck(path, line, f"{label}: example {key}[{i}]", rid, key == "match", text)
+        )
 
 
 def _verdict_examples(rf: RuleFile, out: CompiledRules, problems: Problems) -> None:
     for key, i, line, text in _example_lists(rf.top, ("mcp", "not_mcp"), rf.path, "verdict", problems):
-        out.examples.append(ExampleCheck(rf.path, line, f"verdict example {key}[{i}]", None, key == "mcp", text))
+        out.examples.append(
+            ExampleCheck(rf.path, line, f"verdict example {key}[{i}]", None, key == "mcp", text)
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -362,3 +429,40 @@ def parse_exchange(text: str) -> Exchange:
         raise ValueError(f"expected a status code after ' => ', got {rparts[0][:40]!r}")
     rheaders, rbody = _split(rparts[1:])
     return Exchange(method.upper(), split.hostname, path, headers, body, int(rparts[0]), rheaders, rbody)
+
+
+def run_examples(signatures: Any, examples: Sequence[ExampleCheck], problems: Problems) -> None:
+    """Run every rule example through the real matcher; a failing one is a file:line problem."""
+    for ex in examples:
+        snippet = repr(ex.text if len(ex.text) <= 90 else ex.text[:90] + "…")
+        try:
+            x = parse_exchange(ex.text)
+        except ValueError as e:
+            problems.add(ex.path, ex.line, f"{ex.label}: cannot parse: {e}")
+            continue
+        m = signatures.match_request(
+            method=x.method, host=x.host, path=x.path, headers=x.headers, body=x.body
+        )
+        if x.status is not None:
+            m = signatures.match_response(
+                request=m, status=x.status, headers=x.response_headers, first_bytes=x.response_body
+            )
+        fired = ", ".join(s.id for s in m.signals) or "none"
+        if ex.signal is None:
+            if m.is_mcp != ex.expect:
+                want = "MCP" if ex.expect else "not MCP"
+                problems.add(
+                    ex.path, ex.line,
+                    f"{ex.label}: expected {want}, got score {m.score} (threshold {signatures.threshold}; "
+                    f"signals: {fired}): {snippet}",
+                )  # fmt: skip
+            continue
+        hit = next((s for s in m.signals if s.id == ex.signal), None)
+        if hit is None and ex.expect:
+            problems.add(
+                ex.path, ex.line, f"{ex.label}: '{ex.signal}' did not fire (signals: {fired}): {snippet}"
+            )
+        elif hit is not None and not ex.expect:
+            problems.add(
+                ex.path, ex.line, f"{ex.label}: '{ex.signal}' fired ({hit.detail}) but must not: {snippet}"
+            )

@@ -38,7 +38,7 @@ _CONFUSABLES = {
 _BREAKERS = frozenset("\t\n\v\f\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(
     chr(c) for c in range(0x2000, 0x200B)
 )
-_ASCII_BROKEN_DIGITS = re.compile(r"[0-9][ ]?[\t\n\v\f\r]+[ ]?(?=[0-9])")
+_ASCII_BROKEN_DIGITS = re.compile(r"[0-9][ ]?[\t\n\v\f\r]+[ ]?[0-9]")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 
 
@@ -138,44 +138,81 @@ def fold_char(ch: str) -> str:
     return "".join(out)
 
 
-def fold(text: str, parent: OffsetMap | None = None) -> tuple[str, OffsetMap] | None:
-    """The normalized view of `text`, or None when it equals `text`."""
-    has_non_ascii = not text.isascii()
-    if not has_non_ascii and not _ASCII_BROKEN_DIGITS.search(text):
+MARGIN = 256  # characters of unchanged text kept around each change in a windowed view
+WHOLE_TEXT = 8192  # texts up to this size get a whole-text view rather than windows
+GAP = "\n\n"  # between windows, so no match can span two of them
+
+# digits broken by line breaks/tabs: a digit group, then ≥ 1 break + digit group, ending at a boundary
+# (so a log line ending "ms=388" followed by "2026-03-14" on the next line is not joined)
+BROKEN_RUN = (
+    r"(?<![0-9A-Za-z])[0-9]{1,8}(?:[ ]?[\t\n\v\f\r\x1c-\x1f\x85\u2028\u2029]+[ ]?[0-9]{1,8})+"
+    r"(?![0-9A-Za-z:/-])"
+)
+_BROKEN_RUN = re.compile(BROKEN_RUN)
+_BREAK = re.compile(r"[ ]?[\t\n\v\f\r\x1c-\x1f\x85\u2028\u2029]+[ ]?")
+
+
+def windows_around(spots: list[tuple[int, int]], size: int, margin: int = MARGIN) -> list[tuple[int, int]]:
+    """Merged [start, end) windows of `margin` around each spot; one whole-text window for small texts."""
+    if size <= WHOLE_TEXT:
+        return [(0, size)] if spots else []
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spots):
+        ws, we = max(0, s - margin), min(size, e + margin)
+        if out and ws <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], we))
+        else:
+            out.append((ws, we))
+    return out
+
+
+def fold(text: str, parent: OffsetMap | None = None, spots: list[tuple[int, int]] | None = None):
+    """The normalized view of `text` (windows around changes in large texts), or None when it equals
+    `text`. `spots` are known broken-digit positions (from the caller's trigger pass); None = search."""
+    places: list[tuple[int, int]] = []
+    if not text.isascii():
+        places.extend(m.span() for m in _NON_ASCII_RUN.finditer(text))
+    if spots is None:
+        if not text.isascii() or _ASCII_BROKEN_DIGITS.search(text):
+            places.extend(m.span() for m in _BROKEN_RUN.finditer(text))
+    else:
+        places.extend(spots)
+    if not places:
         return None
     b = ViewBuilder(text)
-    pos = 0
     changed = False
-    if has_non_ascii:
-        for m in _NON_ASCII_RUN.finditer(text):
+    breaks = 0
+    for ws, we in windows_around(places, len(text)):
+        if b._vpos:
+            b._piece(GAP, ws, ws, False)
+        pos = ws
+        for m in _NON_ASCII_RUN.finditer(text, ws, we) if not text.isascii() else ():
             b.copy(pos, m.start())
             for i in range(m.start(), m.end()):
-                ch = text[i]
-                out = fold_char(ch)
-                if out != ch:
-                    changed = True
+                out = fold_char(text[i])
+                changed |= out != text[i]
                 b.replace(i, i + 1, out)
             pos = m.end()
-    b.copy(pos, len(text))
+        b.copy(pos, we)
     folded, omap = b.build(parent)
     joined = _join_broken_digits(folded, omap)
-    if joined is None and not changed:
+    breaks = joined is not None
+    if not changed and not breaks:
         return None
     return joined if joined is not None else (folded, omap)
 
 
-_BROKEN = re.compile(r"(?<=[0-9])[ ]?[\t\n\v\f\r\x1c-\x1f\x85\u2028\u2029]+[ ]?(?=[0-9])")
-
-
 def _join_broken_digits(text: str, omap: OffsetMap) -> tuple[str, OffsetMap] | None:
-    """Remove line breaks and tabs that sit between two digits ("4111\\n1111" → "41111111")."""
-    if not _BROKEN.search(text):
+    """Remove line breaks and tabs inside digit runs ("4111\\n1111\\n…" → "41111111…")."""
+    runs = list(_BROKEN_RUN.finditer(text))
+    if not runs:
         return None
     b = ViewBuilder(text)
     pos = 0
-    for m in _BROKEN.finditer(text):
-        b.copy(pos, m.start())
-        pos = m.end()
+    for run in runs:
+        for m in _BREAK.finditer(text, run.start(), run.end()):
+            b.copy(pos, m.start())
+            pos = m.end()
     b.copy(pos, len(text))
     return b.build(omap)
 
@@ -196,16 +233,34 @@ _TOK = re.compile(rf"(?i)\b(?:{_WORD_ALT})\b|[0-9]")
 _TRIGGER = re.compile(r"(?i)\b(?:zero|one|two|three|four|five|six|seven|eight|nine|niner|oh|double|triple)\b")
 
 
-def spell_digits(text: str, parent: OffsetMap | None = None) -> tuple[str, OffsetMap] | None:
-    """Runs of spelled digits turned into digit strings; None when there is none with ≥ 4 digits."""
-    if not _TRIGGER.search(text):
-        return None
+def spell_digits(text: str, parent: OffsetMap | None = None, spots: list[tuple[int, int]] | None = None):
+    """Runs of spelled digits turned into digit strings (the whole text, or only around `spots` — digit
+    word positions from the caller's literal pass); None when no run of ≥ 4 digits exists."""
+    if spots is None:
+        if not _TRIGGER.search(text):
+            return None
+        ranges = [(0, len(text))]
+    else:
+        ranges = windows_around(spots, len(text), margin=200)
     b: ViewBuilder | None = None
     pos = 0
-    for run in _RUN.finditer(text):
+    for ws, we in ranges:
+        for run in _RUN.finditer(text, ws, we):
+            if run.start() < pos:
+                continue
+            pos = _spell_run(text, run, b := b or ViewBuilder(text), pos)
+    if b is None or pos == 0:
+        return None
+    b.copy(pos, len(text))
+    return b.build(parent)
+
+
+def _spell_run(text: str, run: re.Match[str], b: ViewBuilder, pos: int) -> int:
+    """Replace one run's words by digits in `b` (copying text before it); returns the new position."""
+    if True:
         toks = list(_TOK.finditer(text, run.start(), run.end()))
         if not any(not t.group().isdigit() for t in toks):
-            continue
+            return pos
         digits: list[tuple[int, int, str]] = []
         repeat = 1
         for t in toks:
@@ -217,17 +272,11 @@ def spell_digits(text: str, parent: OffsetMap | None = None) -> tuple[str, Offse
             digits.append((t.start(), t.end(), d * repeat))
             repeat = 1
         if sum(len(d) for _, _, d in digits) < 4 or all(w in ("o", "oh") for w in _words(toks)):
-            continue
-        if b is None:
-            b = ViewBuilder(text)
+            return pos
         b.copy(pos, run.start())
         for s, e, d in digits:
             b.replace(s, e, d)
-        pos = run.end()
-    if b is None:
-        return None
-    b.copy(pos, len(text))
-    return b.build(parent)
+        return run.end()
 
 
 def _words(toks: list[re.Match[str]]) -> list[str]:

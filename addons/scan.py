@@ -29,7 +29,9 @@ from addons.matchers import re2_compile
 from addons.model import Finding
 from addons.model import ScanReport
 from addons.model import Segment
+from addons.extract import JOIN_SEP
 from addons.normalize import View
+from addons.normalize import ViewBuilder
 from addons.normalize import fold
 from addons.normalize import spell_digits
 
@@ -236,11 +238,21 @@ class Scanner:
         return ScanReport(tuple(findings), scanned, truncated, tuple(dict.fromkeys(not_inspected)))
 
     def _scan_segment(self, n: int, seg: Segment, text: str, active: set[int], fp: Fingerprinter) -> list[_Hit]:
+        extra: list[View] = []
+        if seg.joined and JOIN_SEP in text:  # siblings read as "a b" (raw view) and as "ab"
+            b = ViewBuilder(text)
+            pos = 0
+            for i, ch in enumerate(text):
+                if ch == JOIN_SEP:
+                    b.copy(pos, i)
+                    pos = i + 1
+            b.copy(pos, len(text))
+            extra.append(View("joined", *b.build()))
+            text = text.replace(JOIN_SEP, " ")
         raw = View("raw", text)
         out: list[_Hit] = []
         triggers, kws = self._scan_view(raw, None, n, seg, active, fp, out)
         base_text, base_map = text, None
-        extra: list[View] = []
         if not text.isascii() or "broken-digits" in triggers:
             folded = fold(text)
             if folded is not None:

@@ -16,11 +16,11 @@ from collections.abc import Callable
 
 type Validator = Callable[[str], bool | None]
 
-_SEPARATORS = re.compile(r"[\s\-./_\u00a0]")
+_SEPARATORS = re.compile(r"[\s\-./_|:,\u00b7\u2010-\u2015\u2212]")
 
 
 def _compact(value: str, keep_case: bool = False) -> str:
-    """Remove spaces, dashes, dots, slashes, underscores (and NBSP); upper-case unless asked not to."""
+    """Remove spaces, dashes (incl. Unicode dashes), dots, slashes, underscores, pipes, colons, commas."""
     out = _SEPARATORS.sub("", value)
     return out if keep_case else out.upper()
 

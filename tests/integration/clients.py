@@ -35,13 +35,16 @@ def http_client(proxy: Proxy, **kwargs) -> httpx.Client:
 
 
 def openai_client(proxy: Proxy, **kwargs) -> openai.OpenAI:
-    return openai.OpenAI(base_url="https://api.openai.com/v1", api_key=api_key(),
-                         http_client=http_client(proxy), **kwargs)
+    """The SDK's own HTTP client class (it is built on httpx2, not httpx) with the proxy set."""
+    http = openai.DefaultHttpxClient(proxy=proxy.url, verify=tls_context(proxy.ca), trust_env=False)
+    return openai.OpenAI(base_url="https://api.openai.com/v1", api_key=api_key(), http_client=http,
+                         timeout=CLIENT_TIMEOUT, **kwargs)
 
 
 def anthropic_client(proxy: Proxy, **kwargs) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url="https://api.anthropic.com", api_key=api_key(),
-                               http_client=http_client(proxy), **kwargs)
+    http = anthropic.DefaultHttpxClient(proxy=proxy.url, verify=tls_context(proxy.ca), trust_env=False)
+    return anthropic.Anthropic(base_url="https://api.anthropic.com", api_key=api_key(), http_client=http,
+                               timeout=CLIENT_TIMEOUT, **kwargs)
 
 
 def event_id_in_text(text: str) -> str:
@@ -74,8 +77,8 @@ def curl(proxy: Proxy, url: str, *args: str, timeout: float = 20.0) -> CurlResul
     with tempfile.TemporaryDirectory() as tmp:
         head, body = Path(tmp) / "headers", Path(tmp) / "body"
         done = subprocess.run(
-            [exe, "-sS", "--noproxy", "", "-x", proxy.url, "--cacert", str(proxy.ca), "--max-time", str(timeout),
-             "-D", str(head), "-o", str(body), *args, url],
+            [exe, "-sS", "--noproxy", "", "-x", proxy.url, "--cacert", str(proxy.ca),
+             "--max-time", str(timeout), "-D", str(head), "-o", str(body), *args, url],
             capture_output=True, text=True, timeout=timeout + 10, env=child_env(),
         )
         raw_headers = head.read_text(errors="replace") if head.exists() else ""

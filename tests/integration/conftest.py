@@ -37,6 +37,11 @@ from tests.integration.upstream import start_upstream
 MAPPED_HOSTS = ("upstream.test", "mcp.tools.test", "api.openai.com", "api.anthropic.com", "localhost")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # declared by pytest-xdist; repeated so `-p no:xdist` runs do not warn about an unknown mark
+    config.addinivalue_line("markers", "xdist_group(name): run the tests of one group on one xdist worker")
+
+
 class ProxyLauncher:
     def __init__(self, factory: pytest.TempPathFactory, name: str, certs: Path, pki: Pki,
                  upstream: Upstream) -> None:
@@ -113,7 +118,8 @@ def proxy_certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def launch(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest, proxy_certs: Path,
            pki: Pki, upstream_server: Upstream) -> Iterator[ProxyLauncher]:
-    yield from _launcher(tmp_path_factory, re.sub(r"\W+", "_", request.node.name)[:40], proxy_certs, pki, upstream_server)
+    name = re.sub(r"\W+", "_", request.node.name)[:40]
+    yield from _launcher(tmp_path_factory, name, proxy_certs, pki, upstream_server)
 
 
 @pytest.fixture(scope="module")

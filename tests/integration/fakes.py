@@ -28,7 +28,7 @@ def luhn_ok(number: str) -> bool:
 def visa_number() -> str:
     """A random Luhn-valid 16-digit Visa number (4xxx…), never a published test number."""
     while True:
-        payload = "4" + str(secrets.choice("5679")) + "".join(secrets.choice(string.digits) for _ in range(13))
+        payload = "4" + secrets.choice("5679") + "".join(secrets.choice(string.digits) for _ in range(13))
         number = payload + luhn_check_digit(payload)
         if len(set(number[1:])) >= 6:  # no 4111…/4242… style repetition
             return number

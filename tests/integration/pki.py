@@ -79,7 +79,8 @@ def make_pki(directory: Path, names: tuple[str, ...] = UPSTREAM_NAMES) -> Pki:
         .add_extension(x509.SubjectAlternativeName(san), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                       critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     pki = Pki(directory / "test-ca.pem", directory / "upstream.pem", directory / "upstream-key.pem")
@@ -93,7 +94,7 @@ def make_pki(directory: Path, names: tuple[str, ...] = UPSTREAM_NAMES) -> Pki:
 
 
 def spki_sha256_b64(cert_pem: Path) -> str:
-    """base64(SHA-256(SubjectPublicKeyInfo)), the form Chromium's --ignore-certificate-errors-spki-list takes."""
+    """base64(SHA-256(SPKI)), the form Chromium's --ignore-certificate-errors-spki-list takes."""
     cert = x509.load_pem_x509_certificate(cert_pem.read_bytes())
     spki = cert.public_key().public_bytes(serialization.Encoding.DER,
                                           serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -28,6 +28,7 @@ LOOPBACK_SCRIPT = Path(__file__).resolve().with_name("loopback_upstream.py")
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 EVENT_TIMEOUT = 5.0
+STARTUP_GRACE = 1.0
 
 type Event = dict
 type Predicate = Callable[[Event], bool]
@@ -48,9 +49,9 @@ def port_open(port: int) -> bool:
         return False
 
 
-def copy_rules(dest: Path, source: Path = ROOT / "rules") -> Path:
-    """A private, editable copy of a rules tree."""
-    shutil.copytree(source, dest)
+def copy_rules(dest: Path, source: Path | None = None) -> Path:
+    """A private, editable copy of a rules tree: rules/, or $SG_TEST_RULES_SOURCE when set."""
+    shutil.copytree(source or os.environ.get("SG_TEST_RULES_SOURCE") or ROOT / "rules", dest)
     return dest
 
 
@@ -62,7 +63,7 @@ def with_first_policy(text: str, policy_yaml: str) -> str:
 
 
 def add_first_policy(rules_dir: Path, policy_yaml: str) -> None:
-    """Insert policies before the shipped ones in rules_dir/policies/default.yaml (before the proxy starts)."""
+    """Insert policies before the shipped ones in rules_dir/policies/default.yaml."""
     path = rules_dir / "policies" / "default.yaml"
     path.write_text(with_first_policy(path.read_text(encoding="utf-8"), policy_yaml), encoding="utf-8")
 
@@ -111,7 +112,8 @@ class Proxy:
         complete = data[: data.rfind(b"\n") + 1]
         return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
-    def wait_events(self, predicate: Predicate, count: int = 1, timeout: float = EVENT_TIMEOUT) -> list[Event]:
+    def wait_events(self, predicate: Predicate, count: int = 1,
+                    timeout: float = EVENT_TIMEOUT) -> list[Event]:
         """Wait until at least `count` events match (the writer flushes on a timer); return them all."""
         deadline = time.monotonic() + timeout
         while True:
@@ -121,7 +123,8 @@ class Proxy:
             time.sleep(0.05)
         assert len(found) >= count, (
             f"expected {count} matching event(s) in {self.log_path} within {timeout}s, found {len(found)};\n"
-            f"last events: {json.dumps(self.events()[-5:], indent=1)[:4000]}\nproxy stderr:\n{self.stderr[-3000:]}"
+            f"last events: {json.dumps(self.events()[-5:], indent=1)[:4000]}\n"
+            f"proxy output:\n{self.stdout[-2000:]}\n{self.stderr[-2000:]}"
         )
         return found
 
@@ -174,14 +177,13 @@ class Proxy:
 
 
 def run_argv(*, port: int, rules_dir: Path, log_path: Path, certs_dir: Path, upstream_map: str,
-             connect_log: Path, test_ca: Path, mode: str = "enforce", extra_set: Sequence[str] = ()) -> list[str]:
+             connect_log: Path, test_ca: Path, mode: str = "enforce",
+             extra_set: Sequence[str] = ()) -> list[str]:
     argv = [
         str(SHADOWGATE), "run",
         "--listen-host", "127.0.0.1", "--listen-port", str(port),
         "--rules", str(rules_dir), "--log", str(log_path), "--certs", str(certs_dir),
         "--mode", mode, "--quiet",
-        "--set", "sg_rules_poll=0.2",
-        "--set", "sg_log_flush=0.1",
     ]
     for option in extra_set:
         argv += ["--set", option]
@@ -221,9 +223,11 @@ def start_proxy(workdir: Path, *, rules_dir: Path, certs_dir: Path, upstream_map
         while time.monotonic() < deadline and proxy.alive() and not port_open(port):
             time.sleep(0.05)
         if proxy.alive() and port_open(port):
-            return proxy
+            time.sleep(STARTUP_GRACE)  # mitmdump listens first, then exits if an addon failed to start
+            if proxy.alive():
+                return proxy
         proxy.stop()
-        last_error = proxy.stderr
+        last_error = f"stdout:\n{proxy.stdout[-4000:]}\nstderr:\n{proxy.stderr[-4000:]}"
         if "address already in use" not in last_error.lower():
             break
-    raise AssertionError(f"shadowgate run did not start (argv: {' '.join(argv)}):\n{last_error[-6000:]}")
+    raise AssertionError(f"shadowgate run did not start (argv: {' '.join(argv)}):\n{last_error}")

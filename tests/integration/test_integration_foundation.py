@@ -10,12 +10,12 @@ import anthropic
 import openai
 import pytest
 
+from tests.integration.clients import anthropic_client
 from tests.integration.clients import curl
 from tests.integration.clients import event_id_in_text
 from tests.integration.clients import event_ids_in_page
 from tests.integration.clients import http_client
 from tests.integration.clients import openai_client
-from tests.integration.clients import anthropic_client
 from tests.integration.proxy import add_first_policy
 from tests.integration.upstream import Reply
 

@@ -124,3 +124,9 @@ def test_runtime_broken_edit_keeps_last_good_rules_then_fix_reloads(launch, upst
     assert event["status_id"] == 2
     assert [r.path for r in upstream.requests_to("upstream.test")] == ["/before", "/during"]
     assert_chat_blocked(proxy)
+
+
+def test_poll_and_flush_intervals_can_be_set_on_the_command_line(launch, upstream):
+    proxy = launch.start(extra_set=["sg_rules_poll=0.2", "sg_log_flush=0.1"])
+    assert post_upstream(proxy, "fast") == 200
+    assert proxy.alive()

@@ -1,0 +1,166 @@
+"""Issue "DLP engine": prompts through the real proxy with provider SDKs; findings logged, values never."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import anthropic
+import openai
+import pytest
+import yaml
+
+from tests.integration import fakes
+from tests.integration.clients import anthropic_client
+from tests.integration.clients import event_id_in_text
+from tests.integration.clients import openai_client
+from tests.integration.proxy import ROOT
+from tests.integration.proxy import add_first_policy
+
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("proxy-dlp")]
+
+
+CARD_DETECTOR = "fin-card-number"  # rules/detectors/financial.yaml
+
+
+@pytest.fixture(scope="module")
+def card_detector() -> str:
+    """The payment-card detector of the shipped rules."""
+    path = ROOT / "rules" / "detectors" / "financial.yaml"
+    ids = [d["id"] for d in yaml.safe_load(path.read_text(encoding="utf-8"))["detectors"]]
+    assert CARD_DETECTOR in ids, f"{CARD_DETECTOR} is not in {path}"
+    return CARD_DETECTOR
+
+
+@pytest.fixture(scope="module")
+def redact_proxy(module_launch, card_detector):
+    rules = module_launch.rules()
+    add_first_policy(rules, f"""\
+  - id: test-redact-cards
+    when: {{detectors: [{card_detector}]}}
+    action: redact
+""")
+    return module_launch.start(rules)
+
+
+def forms(number: str) -> list[str]:
+    """Every way the raw value could leak into a log or a response."""
+    return [number, fakes.grouped(number), fakes.grouped(number, sep="-"), fakes.spelled(number),
+            fakes.zero_width(number)]
+
+
+def assert_never_stored(proxy, number: str, *texts: str) -> None:
+    log = proxy.raw_log().decode("utf-8")
+    for form in forms(number):
+        assert form not in log, f"raw value ({form!r}) in the event log"
+        for text in texts:
+            assert form not in text, f"raw value ({form!r}) in a response"
+    assert number not in re.sub(r"\D", "", log), "the value's digits appear in the log"
+
+
+def assert_finding(proxy, event_id: str, detector: str, secret: str) -> tuple[dict, dict]:
+    """The 4002 line of the flow and its 2006 finding line for `detector`, linked by correlation_uid."""
+    flow = proxy.flow_event(event_id)
+    correlation = flow["metadata"]["correlation_uid"]
+    finding = proxy.wait_event(lambda e: e.get("class_uid") == 2006
+                               and e["metadata"].get("correlation_uid") == correlation
+                               and e["finding_info"]["analytic"]["uid"] == detector)
+    assert finding["data_security"]["detection_pattern"] == detector
+    assert finding["finding_info"]["uid"] in flow["unmapped"]["shadowgate"]["dlp"]["finding_uids"]
+    assert detector in flow["unmapped"]["shadowgate"]["dlp"]["detectors"]
+    matches = finding["unmapped"]["shadowgate"]["dlp"]["matches"]
+    assert matches, "a finding without matches"
+    for match in matches:
+        assert re.fullmatch(r"hs256:[0-9a-f]+:[0-9a-f]{16,}", match["fingerprint"]), match
+        preview = match["preview"]
+        assert preview and secret not in preview
+        assert sum(c.isalnum() for c in preview) <= len(re.sub(r"\W", "", secret)) // 3, preview
+    return flow, finding
+
+
+# --- 7. payment cards ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", ["grouped", "spelled", "zero-width"])
+def test_openai_sdk_card_number_is_blocked(proxy, upstream, card_detector, shape):
+    number = fakes.visa_number()
+    written = {"grouped": fakes.grouped(number), "spelled": fakes.spelled(number),
+               "zero-width": fakes.zero_width(number)}[shape]
+    prompt = f"Please book the flight and charge my Visa credit card {written}, expiry 09/29."
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        openai_client(proxy).chat.completions.create(model="gpt-4o-mini",
+                                                     messages=[{"role": "user", "content": prompt}])
+
+    error = info.value
+    assert error.status_code == 403
+    assert card_detector in error.message
+    event_id = event_id_in_text(error.message)
+    flow, _ = assert_finding(proxy, event_id, card_detector, number)
+    assert (flow["status_id"], flow["action_id"]) == (2, 2)
+    assert card_detector in flow["unmapped"]["shadowgate"]["dlp"]["policy_detectors"]
+    assert upstream.requests_to("api.openai.com") == []
+    assert_never_stored(proxy, number, error.response.text, error.message)
+
+
+def test_openai_sdk_clean_prompt_reaches_upstream(proxy, upstream):
+    prompt = "Summarise the plot of Hamlet in two sentences."
+    completion = openai_client(proxy).chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}])
+
+    assert completion.choices[0].message.content == "Hello from the local upstream."
+    [received] = upstream.requests_to("api.openai.com")
+    assert received.path == "/v1/chat/completions"
+    assert received.json()["messages"] == [{"role": "user", "content": prompt}]
+    [flow] = proxy.wait_events(lambda e: e.get("class_uid") == 4002
+                               and e["http_request"]["url"]["hostname"] == "api.openai.com"
+                               and e["status_id"] == 1)
+    assert flow["unmapped"]["shadowgate"]["dlp"]["finding_count"] == 0
+    assert flow["unmapped"]["shadowgate"]["dlp"]["scanned"] is True
+
+
+def test_redact_policy_forwards_the_prompt_with_the_card_replaced(redact_proxy, upstream, card_detector):
+    number = fakes.visa_number()
+    before, after = "Refund to card ", " please, the customer called twice."
+    prompt = before + fakes.grouped(number) + after
+    completion = openai_client(redact_proxy).chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}])
+
+    assert completion.choices[0].message.content == "Hello from the local upstream."
+    [received] = upstream.requests_to("api.openai.com")
+    assert int(received.header("content-length")) == len(received.body)
+    body = received.json()  # still valid JSON
+    assert body["messages"] == [{"role": "user", "content": f"{before}[REDACTED:{card_detector}]{after}"}]
+    assert body["model"] == "gpt-4o-mini"
+    for form in forms(number):
+        assert form.encode() not in received.body
+    [flow] = redact_proxy.wait_events(lambda e: e.get("class_uid") == 4002
+                                      and e["http_request"]["url"]["hostname"] == "api.openai.com")
+    assert flow["policy"]["uid"] == "test-redact-cards"
+    assert flow["action_id"] == 4 and flow["status_id"] == 1  # Modified, forwarded
+    assert_finding(redact_proxy, flow["metadata"]["uid"], card_detector, number)
+    assert_never_stored(redact_proxy, number)
+
+
+# --- 8. secrets --------------------------------------------------------------------------------------
+
+
+def test_anthropic_sdk_github_token_is_blocked_by_shipped_policy(proxy, upstream):
+    token = fakes.github_token()
+    prompt = f"Why does `git push` fail? My config has\n[github]\n  token = {token}\n"
+    with pytest.raises(anthropic.PermissionDeniedError) as info:
+        anthropic_client(proxy).messages.create(model="claude-sonnet-4-5", max_tokens=64,
+                                                messages=[{"role": "user", "content": prompt}])
+
+    error = info.value
+    assert error.status_code == 403
+    named = re.findall(r"secret-[a-z0-9-]*github[a-z0-9-]*", error.message)
+    assert named, f"the error does not name a GitHub secret detector: {error.message}"
+    event_id = event_id_in_text(error.message)
+    flow, finding = assert_finding(proxy, event_id, named[0], token)
+    assert (flow["status_id"], flow["action_id"]) == (2, 2)
+    assert finding["data_security"]["category_id"] == 6  # Security
+    assert upstream.requests_to("api.anthropic.com") == []
+    log = proxy.raw_log().decode("utf-8")
+    assert token not in log and token[4:] not in log
+    assert token not in error.response.text
+    assert json.loads(error.response.text)["error"]["type"] == "permission_error"

@@ -1,0 +1,93 @@
+import json
+
+from addons.extract import extract_segments
+from addons.fingerprint import Fingerprinter
+from addons.model import Finding
+from addons.redact import parse_path
+from addons.redact import redact_body
+
+
+def finding(where, start, end, did="fin-card", view="raw"):
+    return Finding(did, "financial", "high", 0.9, where, start, end, 1, view, "••••1111", "0" * 64)
+
+
+def test_parse_path():
+    assert parse_path('$.a[0]["b c"].d[*]') == ["a", 0, "b c", "d", "*"]
+    assert parse_path("$") == []
+    assert parse_path("a.b") is None and parse_path("$[*].x") is None
+
+
+def test_json_span_replaced_and_valid():
+    body = json.dumps({"messages": [{"role": "user", "content": "card 4111 1111 1111 1111 please"}]}).encode()
+    out = redact_body(body, content_type="application/json", findings=[finding("json:$.messages[0].content", 5, 24)])
+    assert json.loads(out) == {"messages": [{"role": "user", "content": "card [REDACTED:fin-card] please"}]}
+
+
+def test_several_and_overlapping_spans_in_one_leaf():
+    body = json.dumps({"q": "a 1111 b 2222 c"}).encode()
+    fs = [finding("json:$.q", 2, 6), finding("json:$.q", 9, 13, "x-two"), finding("json:$.q", 10, 12, "x-three")]
+    assert json.loads(redact_body(body, content_type="application/json", findings=fs)) == {
+        "q": "a [REDACTED:fin-card] b [REDACTED:x-two] c"}
+
+
+def test_joined_finding_redacts_every_touched_sibling():
+    body = json.dumps({"a": "note", "b": "4111 1111", "c": "1111 1111", "d": "end"}).encode()
+    ex = extract_segments(body, content_type="application/json", content_encoding=None, max_bytes=1 << 20,
+                          max_decompressed=1 << 20)
+    (joined,) = [s for s in ex.segments if s.joined]
+    start = joined.text.index("4111")
+    f = finding("json:$[*]", start, start + len("4111 11111111 1111"), view="joined")
+    assert json.loads(redact_body(body, content_type="application/json", findings=[f])) == {
+        "a": "note", "b": "[REDACTED:fin-card]", "c": "[REDACTED:fin-card]", "d": "end"}
+
+
+def test_number_leaf():
+    body = b'{"card": 4111111111111111, "x": 1}'
+    out = redact_body(body, content_type="application/json", findings=[finding("json:$.card", 0, 16)])
+    assert json.loads(out) == {"card": "[REDACTED:fin-card]", "x": 1}
+
+
+def test_decoded_finding_replaces_the_encoded_run():
+    body = json.dumps({"q": "k=NDExMSAxMTExIDExMTEgMTExMQ== ok"}).encode()
+    f = finding("json:$.q", 2, 30, view="decoded:base64")
+    assert json.loads(redact_body(body, content_type="application/json", findings=[f])) == {
+        "q": "k=[REDACTED:fin-card] ok"}
+
+
+def test_form_and_text():
+    body = b"q=card+4111+1111+1111+1111&lang=en"
+    out = redact_body(body, content_type="application/x-www-form-urlencoded", findings=[finding("form:q", 5, 24)])
+    assert out == b"q=card+%5BREDACTED%3Afin-card%5D&lang=en"
+    out = redact_body(b"card 4111 1111 1111 1111.", content_type="text/plain", findings=[finding("body", 5, 24)])
+    assert out == b"card [REDACTED:fin-card]."
+
+
+def test_unsafe_cases_return_none():
+    body = json.dumps({"q": "short"}).encode()
+    ct = "application/json"
+    assert redact_body(body, content_type=ct, findings=[finding("json:$.missing", 0, 1)]) is None
+    assert redact_body(body, content_type=ct, findings=[finding("json:$.q", 0, 99)]) is None
+    assert redact_body(b"{broken", content_type=ct, findings=[finding("json:$.q", 0, 1)]) is None
+    assert redact_body(body, content_type=ct, findings=[finding("multipart:f", 0, 1)]) is None
+    assert redact_body(body, content_type=ct, findings=[finding("json:$.q", 0, 1), finding("body", 0, 1)]) is None
+    assert redact_body(b"\xff\xfe", content_type="text/plain", findings=[finding("body", 0, 1)]) is None
+    assert redact_body(body, content_type=ct, findings=[]) == body
+
+
+def test_round_trip_with_scanner(tmp_path):
+    from tests.test_scan import make
+
+    scanner, problems = make(tmp_path)
+    assert not problems
+    secret = "AKIAQWERTYUIOPASDFGH"
+    body = json.dumps({"messages": [{"role": "user", "content": f"aws key {secret} and АКІА{secret[4:]}"}],
+                       "parts": ["4111 1111", "1111 1111"]}, ensure_ascii=False).encode()
+    ex = extract_segments(body, content_type="application/json", content_encoding=None, max_bytes=1 << 20,
+                          max_decompressed=1 << 20)
+    report = scanner.scan(ex.segments, fingerprinter=Fingerprinter(bytes(32)))
+    out = redact_body(body, content_type="application/json; charset=utf-8", findings=report.findings)
+    doc = json.loads(out)
+    assert doc["messages"][0]["content"] == ("aws key [REDACTED:secret-aws-access-key-id] and "
+                                             "[REDACTED:secret-aws-access-key-id]")
+    assert doc["parts"] == ["[REDACTED:fin-card-visa]"] * 2
+    assert secret[4:] not in out.decode()
