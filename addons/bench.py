@@ -32,7 +32,8 @@ KINDS = ("prose", "chat-json", "source", "logs")
 WORDS = ("the of and to in is that for it as was with be by on not he this are or his from at which but have an "
          "they you were her she there been one all we their has would when if so what out up more who about "
          "customer quarterly revenue forecast deploy service request latency budget review draft summary "
-         "meeting product launch team policy update migration database schema index cluster region").split()  # fmt: skip
+         "meeting product launch team policy update migration database schema index cluster region"
+         ).split()  # fmt: skip
 
 
 def _sentence(rng: random.Random) -> str:

@@ -91,7 +91,9 @@ class Classifier:
         sni = (flow.client_conn.sni or "").lower()
         if app is None and sni and sni != host:
             app = ruleset.classify_app(sni, path)
-        mcp = ruleset.mcp.match_request(method=facts.method, host=host, path=path, headers=headers, body=None)
+        mcp = ruleset.mcp.match_request(
+            method=facts.method, host=host, path=request.path, headers=headers, body=None
+        )
         state.update(identity=identity, app=app, mcp=mcp)
         length = declared_length(request)
         interesting = app is not None or mcp.is_mcp or mcp.score > 0 or ctx.options.sg_inspect_scope == "all"

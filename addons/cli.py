@@ -193,7 +193,10 @@ def cmd_classify(args: argparse.Namespace) -> int:
         headers[name.strip().lower()] = value.strip()
     body = Path(args.body).read_bytes() if args.body else None
     app = ruleset.classify_app(host, path)
-    mcp = ruleset.mcp.match_request(method=args.method.upper(), host=host, path=path, headers=headers, body=body)
+    full_path = f"{path}?{url.query}" if url.query else path
+    mcp = ruleset.mcp.match_request(
+        method=args.method.upper(), host=host, path=full_path, headers=headers, body=body
+    )
     out = {
         "url": f"{url.scheme}://{host}{path}",
         "app": None

@@ -13,6 +13,8 @@ import html
 import re
 from collections.abc import Iterable
 
+from addons.matchers import Confirmer
+from addons.matchers import re2_compile
 from addons.normalize import OffsetMap
 from addons.normalize import View
 from addons.normalize import ViewBuilder
@@ -25,20 +27,28 @@ MAX_RUN = 64 * 1024  # longest encoded run decoded
 CONTEXT = 256  # characters of source kept around decoded runs in large texts
 WHOLE_TEXT = 8192  # below this size the decoded view is the whole text
 
+# Candidates. base64 and hex runs are only worth decoding when they encode text, and text has a
+# shape: in base64 of ASCII text every 4-character group starts with [C-DI-Za-f] (the top six
+# bits of a byte 0x09-0x7e) followed by [AC-HQS-Xgi-nwy-z0-3]; in hex every byte starts with 2-7
+# (or is \\t \\n \\r). Random ids, hashes and identifiers rarely have that shape, so the
+# candidate search stays cheap. (Base64/hex of non-ASCII text is not decoded: a known gap.)
+_B64_QUAD = r"[C-DI-Za-f][AC-HQS-Xgi-nwy-z0-3][A-Za-z0-9+/_\-]{2}"
+_B64_SHAPE = rf"(?:{_B64_QUAD}){{4,}}"
+_HEX_SHAPE = r"(?:[2-7][0-9A-Fa-f]|0[9aAdD]){8,}|(?:\\x(?:[2-7][0-9A-Fa-f]|0[9aAdD])){4,}"
+_PCT_SHAPE = r"(?:%[0-9A-Fa-f]{2})+"
+_UESC_SHAPE = r"(?:\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}|\\u\{[0-9A-Fa-f]{1,6}\}|\\x[0-9A-Fa-f]{2})+"
+_HTML_SHAPE = r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+
 # hyperscan triggers (one pass, SINGLEMATCH): a decoder runs only when its trigger fired
 TRIGGERS: dict[str, bytes] = {
-    "base64": rb"[A-Za-z0-9+/_\-]{16}",
-    "hex": rb"[0-9A-Fa-f]{16}|(?:\\x[0-9A-Fa-f]{2}){4}",
+    "base64": _B64_QUAD.encode() * 4,
+    "hex": rb"(?:[2-7][0-9A-Fa-f]|0[9aAdD]){8}|(?:\\x[0-9A-Fa-f]{2}){4}",
     "percent": rb"%[0-9A-Fa-f]{2}",
     "unicode-escape": rb"\\[uU][0-9A-Fa-f{]|\\x[0-9A-Fa-f]{2}",
-    "html": rb"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});",
+    "html": _HTML_SHAPE.encode(),
 }
-
-_B64 = re.compile(r"(?<![A-Za-z0-9+/_\-])[A-Za-z0-9+/_\-]{16,}={0,2}")
-_HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{2}){8,}(?![0-9A-Za-z])|(?:\\x[0-9A-Fa-f]{2}){4,}")
-_PCT = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
-_UESC = re.compile(r"(?:\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}|\\u\{[0-9A-Fa-f]{1,6}\}|\\x[0-9A-Fa-f]{2})+")
-_HTML = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
+_HEX_CHARS = frozenset("0123456789abcdefABCDEF")
 _ONE_ESC = re.compile(r"\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})|\\x([0-9A-Fa-f]{2})")
 _PRINTABLE = frozenset(range(0x20, 0x7F)) | {9, 10, 13}
 
@@ -56,6 +66,17 @@ def _text_ok(data: bytes) -> str | None:
         return None
     bad = sum(1 for c in text if not (c.isprintable() or c in "\t\r\n"))
     return text if bad * 10 <= len(text) else None
+
+
+def _extend(text: str, start: int, end: int, chars: frozenset[str], tail: str = "") -> tuple[int, int]:
+    """Grow a candidate to the whole token of `chars` (plus trailing `tail` chars, e.g. '=' padding)."""
+    while start > 0 and text[start - 1] in chars and start > end - MAX_RUN:
+        start -= 1
+    while end < len(text) and text[end] in chars and end - start < MAX_RUN:
+        end += 1
+    while tail and end < len(text) and text[end] in tail:
+        end += 1
+    return start, end
 
 
 def _base64(run: str) -> str | None:
@@ -117,12 +138,20 @@ def _html(run: str) -> str | None:
 
 
 _KINDS = {
-    "base64": (_B64, _base64),
-    "hex": (_HEX, _hex),
-    "percent": (_PCT, _percent),
-    "unicode-escape": (_UESC, _uesc),
-    "html": (_HTML, _html),
+    "base64": (re2_compile(_B64_SHAPE), _base64, _B64_CHARS, "="),
+    "hex": (re2_compile(_HEX_SHAPE), _hex, _HEX_CHARS, ""),
+    "percent": (re2_compile(_PCT_SHAPE), _percent, None, ""),
+    "unicode-escape": (re2_compile(_UESC_SHAPE), _uesc, None, ""),
+    "html": (re2_compile(_HTML_SHAPE), _html, None, ""),
 }
+
+
+def _candidates(rx, text: str) -> list[tuple[int, int]]:
+    """Spans of RE2 matches in `text` (bytes offsets == char offsets for ASCII text)."""
+    if text.isascii():
+        data = text.encode()
+        return [(sp[0][0], sp[0][1]) for sp in Confirmer(rx, 0, 0).find(data, 0, len(data))]
+    return [m.span() for m in rx.finditer(text)]
 ORDER = ("hex", "base64", "percent", "unicode-escape", "html")
 
 
@@ -134,18 +163,27 @@ class _Budget:
 
 
 def _one_kind(text: str, kind: str, parent: OffsetMap | None, budget: _Budget) -> tuple[str, OffsetMap] | None:
-    rx, decoder = _KINDS[kind]
+    rx, decoder, chars, tail = _KINDS[kind]
     runs: list[tuple[int, int, str]] = []
-    for n, m in enumerate(rx.finditer(text)):
+    last = -1
+    for n, (s, e) in enumerate(_candidates(rx, text)):
         if n >= MAX_RUNS or budget.left <= 0:
             break
-        if m.end() - m.start() > MAX_RUN:
+        if chars is not None:
+            if s < last:
+                continue
+            s, e = _extend(text, s, e, chars, tail)
+            if s < last:
+                continue
+        if e - s > MAX_RUN:
             continue
-        out = decoder(m.group())
-        if out is None or out == m.group():
+        run = text[s:e]
+        out = decoder(run)
+        last = e
+        if out is None or out == run:
             continue
         budget.left -= len(out)
-        runs.append((m.start(), m.end(), out))
+        runs.append((s, e, out))
     if not runs:
         return None
     b = ViewBuilder(text)

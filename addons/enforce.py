@@ -149,7 +149,7 @@ class Enforcer:
         facts = state.facts
         if facts.mcp is not None and not encoding and body:
             mcp = ruleset.mcp.match_request(
-                method=facts.method, host=facts.host, path=facts.path, headers=headers, body=body[:MCP_BODY_LIMIT]
+                method=facts.method, host=facts.host, path=request.path, headers=headers, body=body[:MCP_BODY_LIMIT]
             )
             state.update(mcp=mcp)
             facts = state.facts

@@ -201,5 +201,8 @@ def check_pattern(pattern: str, case_insensitive: bool, secret_group: int) -> tu
         return None, f"pattern is not valid RE2: {e}"
     if secret_group > rx.groups:
         return None, f"secret_group {secret_group} but the pattern has {rx.groups} group(s)"
+    tree = _parse(pattern)
+    if tree is not None and tree.getwidth()[0] == 0:
+        return None, "pattern matches the empty string: it must consume at least one character"
     return Confirmer(rx, max_width(pattern), rx.groups), None
 

@@ -225,7 +225,7 @@ def _compile_record(record: LineDict, path: str, label: str, problems: Problems)
     negative = kind in NEGATIVE_KINDS
     weight, veto = record.get("weight"), record.get("veto", False)
     line = key_line(record, "weight")
-    if negative and not veto and (weight is None or weight >= 0):
+    if negative and ((weight or 0) > 0 or (not veto and (weight is None or weight >= 0))):
         problems.add(path, line, f"{label}: negative evidence needs a negative 'weight' or 'veto: true'")
         return None
     if not negative and (veto or weight is None or weight <= 0):

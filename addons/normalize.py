@@ -234,49 +234,60 @@ _TRIGGER = re.compile(r"(?i)\b(?:zero|one|two|three|four|five|six|seven|eight|ni
 
 
 def spell_digits(text: str, parent: OffsetMap | None = None, spots: list[tuple[int, int]] | None = None):
-    """Runs of spelled digits turned into digit strings (the whole text, or only around `spots` — digit
-    word positions from the caller's literal pass); None when no run of ≥ 4 digits exists."""
+    """Runs of spelled digits turned into digit strings (windows around them in large texts); `spots`
+    are digit-word positions from the caller's literal pass (None = search the whole text). None when
+    no run of ≥ 4 digits exists."""
     if spots is None:
         if not _TRIGGER.search(text):
             return None
         ranges = [(0, len(text))]
     else:
-        ranges = windows_around(spots, len(text), margin=200)
-    b: ViewBuilder | None = None
-    pos = 0
+        ranges = windows_around(spots, len(text), margin=200) if len(text) > WHOLE_TEXT else [(0, len(text))]
+    runs: list[tuple[int, int, list[tuple[int, int, str]]]] = []
     for ws, we in ranges:
         for run in _RUN.finditer(text, ws, we):
-            if run.start() < pos:
+            if runs and run.start() < runs[-1][1]:
                 continue
-            pos = _spell_run(text, run, b := b or ViewBuilder(text), pos)
-    if b is None or pos == 0:
+            digits = _spell_run(text, run)
+            if digits:
+                runs.append((run.start(), run.end(), digits))
+    if not runs:
         return None
-    b.copy(pos, len(text))
+    b = ViewBuilder(text)
+    i = 0
+    for ws, we in windows_around([(s, e) for s, e, _ in runs], len(text)):
+        if b._vpos:
+            b._piece(GAP, ws, ws, False)
+        pos = ws
+        while i < len(runs) and runs[i][1] <= we:
+            for k, (s, e, d) in enumerate(runs[i][2]):
+                if k == 0:  # separators and "double"/"triple" between the digits are dropped
+                    b.copy(pos, s)
+                b.replace(s, e, d)
+                pos = e
+            i += 1
+        b.copy(pos, we)
     return b.build(parent)
 
 
-def _spell_run(text: str, run: re.Match[str], b: ViewBuilder, pos: int) -> int:
-    """Replace one run's words by digits in `b` (copying text before it); returns the new position."""
-    if True:
-        toks = list(_TOK.finditer(text, run.start(), run.end()))
-        if not any(not t.group().isdigit() for t in toks):
-            return pos
-        digits: list[tuple[int, int, str]] = []
+def _spell_run(text: str, run: re.Match[str]) -> list[tuple[int, int, str]] | None:
+    """(start, end, digits) per token of a run, or None when the run is not a spelled number."""
+    toks = list(_TOK.finditer(text, run.start(), run.end()))
+    if not any(not t.group().isdigit() for t in toks):
+        return None
+    digits: list[tuple[int, int, str]] = []
+    repeat = 1
+    for t in toks:
+        w = t.group().lower()
+        if w in _REPEAT_WORDS:
+            repeat = _REPEAT_WORDS[w]
+            continue
+        d = w if w.isdigit() else _DIGIT_WORDS[w]
+        digits.append((t.start(), t.end(), d * repeat))
         repeat = 1
-        for t in toks:
-            w = t.group().lower()
-            if w in _REPEAT_WORDS:
-                repeat = _REPEAT_WORDS[w]
-                continue
-            d = w if w.isdigit() else _DIGIT_WORDS[w]
-            digits.append((t.start(), t.end(), d * repeat))
-            repeat = 1
-        if sum(len(d) for _, _, d in digits) < 4 or all(w in ("o", "oh") for w in _words(toks)):
-            return pos
-        b.copy(pos, run.start())
-        for s, e, d in digits:
-            b.replace(s, e, d)
-        return run.end()
+    if sum(len(d) for _, _, d in digits) < 4 or all(w in ("o", "oh") for w in _words(toks)):
+        return None
+    return digits
 
 
 def _words(toks: list[re.Match[str]]) -> list[str]:

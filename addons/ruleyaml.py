@@ -112,6 +112,17 @@ def _construct_sequence(loader: _StrictLoader, node: yaml.SequenceNode) -> LineL
     return result
 
 
+def _construct_timestamp(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError as e:  # e.g. 2025-11-52: report it where it is instead of crashing the loader
+        loader.sg_problems.add(
+            loader.sg_path, node.start_mark.line + 1, f"'{node.value}' is not a valid date ({e}); quote it"
+        )
+        return node.value
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
@@ -134,6 +145,10 @@ def read_yaml(path: Path, problems: Problems, display: str | None = None) -> Any
         return None
     except yaml.YAMLError as e:
         problems.add(shown, 1, f"YAML error: {e}")
+        return None
+    except (ValueError, TypeError, OverflowError) as e:  # e.g. an impossible date such as 2025-11-52
+        line = loader.line + 1 if hasattr(loader, "line") else 1
+        problems.add(shown, line, f"invalid value: {e} (quote it if it is meant as text)")
         return None
     finally:
         loader.dispose()

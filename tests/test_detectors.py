@@ -63,7 +63,7 @@ CASES = [
      "rules/detectors/x.yaml:8: detectors[0] 'secret-demo-token': pattern is not valid RE2: invalid perl operator: (?="),
     (with_line(5, "'\\bdmo_[A-Za-z0-9]{24}\\b'", "'(dmo_'"),
      "rules/detectors/x.yaml:8: detectors[0] 'secret-demo-token': pattern is not valid RE2: missing ): (dmo_"),
-    (with_line(5, "'\\bdmo_[A-Za-z0-9]{24}\\b'", "'dmo_\\C{24}'"),
+    (GOOD.replace("keywords: [dmo_]", "keywordless: true").replace("'\\bdmo_[A-Za-z0-9]{24}\\b'", "'dmo_\\C{24}'"),
      "rules/detectors/x.yaml:8: detectors[0] 'secret-demo-token': hyperscan rejects the pattern: "),
     (with_line(5, "'\\bdmo_[A-Za-z0-9]{24}\\b'", "'x*'"),
      "rules/detectors/x.yaml:8: detectors[0] 'secret-demo-token': pattern matches the empty string"),

@@ -505,6 +505,16 @@ LOADER_ERRORS = [
         f"{A}:7: {LABEL}: negative evidence needs a negative 'weight' or 'veto: true'",
     ),
     (
+        "weight: 60",
+        "weight: 60\n    veto: true",
+        f"{A}:7: {LABEL}: kind 'path' needs a positive 'weight' (and no 'veto')",
+    ),
+    (
+        "kind: path\n    pattern: '/mcp$'\n    weight: 60",
+        "kind: negative-path\n    pattern: '/mcp$'\n    weight: 60\n    veto: true",
+        f"{A}:7: {LABEL}: negative evidence needs a negative 'weight' or 'veto: true'",
+    ),
+    (
         "'/mcp$'",
         "'/mcp($'",
         f"{A}:6: {LABEL}: bad regular expression '/mcp($': missing ), unterminated subpattern at position 4",
