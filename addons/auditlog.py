@@ -168,7 +168,12 @@ class AuditLog:
             inspected=state.inspect and not report.not_inspected and not report.truncated,
             not_inspected=not_inspected,
             redirect_url=state.decision.redirect_url if state.decision.effective is Action.REDIRECT else None,
+            mcp_tools=state.mcp_tools,
         )
+
+    def write_event(self, event: dict) -> None:
+        """Append one ready-built OCSF event (e.g. an MCP result that arrived after its flow was logged)."""
+        self._write(event)
 
     def _key_id(self) -> str:
         fingerprinter = self.enforcer.fingerprinter

@@ -3,8 +3,10 @@
 from addons.auditlog import AuditLog
 from addons.classify import Classifier
 from addons.enforce import Enforcer
+from addons.mcpsession import McpSessions
 from addons.rulestore import RuleStore
 
 store = RuleStore()
 enforcer = Enforcer(store)
-addons = [store, Classifier(store), enforcer, AuditLog(store, enforcer)]
+audit = AuditLog(store, enforcer)
+addons = [store, Classifier(store), enforcer, McpSessions(store, enforcer, audit), audit]

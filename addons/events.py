@@ -101,6 +101,7 @@ class FlowRecord:
     inspected: bool = False
     not_inspected: tuple[str, ...] = ()
     redirect_url: str | None = None
+    mcp_tools: tuple[str, ...] = ()  # tool names a tools/list result offered
 
 
 # ---------------------------------------------------------------- shared pieces
@@ -269,7 +270,8 @@ def _mcp(rec: FlowRecord) -> dict | None:
            "methods": list(m.methods) if len(m.methods) > 1 else None, "tool": m.tool,
            "jsonrpc_id": None if m.request_id is None else str(m.request_id), "session_id": m.session_id,
            "client": m.client_name, "client_version": m.client_version, "score": m.score,
-           "signals": [s.id for s in m.signals], "decision": rec.decision.effective.value}
+           "signals": [s.id for s in m.signals], "decision": rec.decision.effective.value,
+           "tools": [_clip(t, 128) for t in rec.mcp_tools] or None}
     return {k: v for k, v in out.items() if v is not None}
 
 

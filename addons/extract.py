@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import json
-import re
 import zlib
 from dataclasses import dataclass
 from email.message import Message
@@ -20,7 +19,6 @@ from urllib.parse import parse_qsl
 JOIN_EDGE = 256  # characters of each sibling's head and tail that take part in the joined text
 JOIN_GAP = "\x00"  # stands for the elided middle of a long sibling
 JOIN_SEP = "\u2063"  # between siblings; the scanner reads it both as a space and as nothing
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TEXT_TYPES = ("text/", "application/xml", "application/javascript", "application/graphql", "application/yaml",
                "application/x-yaml", "application/sql", "application/x-sh", "application/csv")  # fmt: skip
 _BINARY_TYPES = ("image/", "audio/", "video/", "font/", "application/octet-stream", "application/zip",
@@ -48,12 +46,16 @@ class _Notes:
 
 
 def parse_content_type(value: str | None) -> tuple[str, dict[str, str]]:
+    """('type/subtype' lower-cased, {param: value}); tolerant of junk, quotes and missing parts."""
     if not value:
         return "", {}
-    msg = Message()
-    msg["content-type"] = value
-    params = {k.lower(): v for k, v in msg.get_params(failobj=[])[1:]}
-    return msg.get_content_type().lower() if "/" in value else value.split(";")[0].strip().lower(), params
+    mime, _, rest = value.partition(";")
+    params: dict[str, str] = {}
+    for part in rest.split(";") if rest else ():
+        k, eq, v = part.partition("=")
+        if eq:
+            params[k.strip().lower()] = v.strip().strip('"')
+    return mime.strip().lower(), params
 
 
 def decompress(body: bytes, encoding: str | None, limit: int, notes: _Notes) -> bytes | None:
@@ -149,37 +151,43 @@ def join_siblings(strings: list[str]) -> tuple[str, list[tuple[int, int, int]]]:
 def json_path(parent: str, key: str | int) -> str:
     if isinstance(key, int):
         return f"{parent}[{key}]"
-    return f"{parent}.{key}" if _IDENT.match(key) else f"{parent}[{json.dumps(key)}]"
+    return f"{parent}.{key}" if key.isascii() and key.isidentifier() else f"{parent}[{json.dumps(key)}]"
 
 
 def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes) -> list:
     """String leaves (and long integers) in document order, plus one joined segment per container
     with ≥ 2 string children (`joined=True`, where `json:<parent>[*]`)."""
     out: list = []
-    stack: list[tuple[object, str, int]] = [(doc, "$", 0)]
-    while stack:
-        node, path, depth = stack.pop()
+
+    def walk(node, path: str, depth: int) -> None:
         if len(out) >= max_segments:
             notes.add("segment-limit", truncated=True)
-            break
-        if isinstance(node, str):
-            out.append(seg_cls(f"json:{path}", node))
-            continue
-        if isinstance(node, int) and not isinstance(node, bool) and abs(node) >= 100_000:
-            out.append(seg_cls(f"json:{path}", str(node)))
-            continue
-        if not isinstance(node, dict | list):
-            continue
+            return
         if depth >= max_depth:
             notes.add("json-depth-limit", truncated=True)
-            continue
-        items = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
-        strings = [v for _, v in items if isinstance(v, str)]
-        if len(strings) >= 2:
+            return
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        strings = []
+        for key, value in items:
+            if isinstance(value, str):
+                strings.append(value)
+                if len(out) < max_segments:
+                    out.append(seg_cls(f"json:{json_path(path, key)}", value))
+            elif isinstance(value, dict | list):
+                if value:
+                    walk(value, json_path(path, key), depth + 1)
+            elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 100_000:
+                out.append(seg_cls(f"json:{json_path(path, key)}", str(value)))
+        if len(strings) >= 2 and len(out) < max_segments:
             out.append(seg_cls(f"json:{path}[*]", join_siblings(strings)[0], joined=True))
-        for key, value in reversed(items):
-            stack.append((value, json_path(path, key), depth + 1))
-    return out
+
+    if isinstance(doc, str):
+        out.append(seg_cls("json:$", doc))
+    elif isinstance(doc, dict | list):
+        walk(doc, "$", 0)
+    if len(out) >= max_segments:
+        notes.add("segment-limit", truncated=True)
+    return out[:max_segments]
 
 
 def _multipart(data: bytes, boundary: str, seg_cls, charset, notes: _Notes, max_segments: int) -> list:

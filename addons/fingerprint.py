@@ -27,7 +27,7 @@ def canonical(value: str) -> str:
     digits = _SEPARATORS.sub("", text)
     if len(digits) >= 6 and digits.isascii() and digits.isdigit():
         return digits
-    return _SPACE.sub("", text) if any(c.isspace() for c in text) else text
+    return _SPACE.sub("", text) if _SPACE.search(text) else text
 
 
 class Fingerprinter:

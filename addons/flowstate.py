@@ -29,6 +29,7 @@ class FlowState:
     error: str | None = None  # internal error while enforcing (fail mode applied)
     notes: list[str] = field(default_factory=list)
     logged: bool = False
+    mcp_tools: tuple[str, ...] = ()  # tool names from a tools/list result (set by McpSessions)
 
     def update(self, **changes: Any) -> None:
         self.facts = replace(self.facts, **changes)

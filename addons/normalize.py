@@ -152,6 +152,16 @@ _BROKEN_RUN = re.compile(BROKEN_RUN)
 _BREAK = re.compile(r"[ ]?[\t\n\v\f\r\x1c-\x1f\x85\u2028\u2029]+[ ]?")
 
 
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
 def windows_around(spots: list[tuple[int, int]], size: int, margin: int = MARGIN) -> list[tuple[int, int]]:
     """Merged [start, end) windows of `margin` around each spot; one whole-text window for small texts."""
     if size <= WHOLE_TEXT:
@@ -242,7 +252,7 @@ def spell_digits(text: str, parent: OffsetMap | None = None, spots: list[tuple[i
             return None
         ranges = [(0, len(text))]
     else:
-        ranges = windows_around(spots, len(text), margin=200) if len(text) > WHOLE_TEXT else [(0, len(text))]
+        ranges = merge_spans([(max(0, s - 100), min(len(text), e + 100)) for s, e in spots])
     runs: list[tuple[int, int, list[tuple[int, int, str]]]] = []
     for ws, we in ranges:
         for run in _RUN.finditer(text, ws, we):

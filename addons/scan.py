@@ -85,8 +85,13 @@ class Scanner:
                 dets.append(det)
         self._plan(dets)
         self._dets = [d for d in dets if d.spec.id not in self.problems]
-        self._by_id = {d.spec.id: d for d in self._dets}
         self._specs = {s.id: s for s in (*specs, *disabled) if s.id not in self.problems}
+        self._index()
+
+    def _index(self) -> None:
+        self._by_id = {d.spec.id: d for d in self._dets}
+        self._active = frozenset(id(d) for d in self._dets)
+        self._edm = [d for d in self._dets if d.spec.edm_key_id is not None]
         self.detector_ids = frozenset(self._by_id)
         self.categories = frozenset(d.spec.category for d in self._dets)
 
@@ -153,6 +158,7 @@ class Scanner:
             if w.encode() not in owners:
                 literal(w, "digit", None)
         self._literal_owner = [(kind, tuple(lst)) for kind, lst in owners.values()]
+
         flags = hs.HS_FLAG_CASELESS | hs.HS_FLAG_SOM_LEFTMOST
         self._locator = Locator(regexes, [(k, flags) for k in owners])
 
@@ -167,10 +173,8 @@ class Scanner:
         other = object.__new__(Scanner)
         other.__dict__.update(self.__dict__)
         other._dets = [d for d in self._dets if d.spec.id not in drop]
-        other._by_id = {d.spec.id: d for d in other._dets}
         other._specs = {k: v for k, v in self._specs.items() if k not in drop}
-        other.detector_ids = frozenset(other._by_id)
-        other.categories = frozenset(d.spec.category for d in other._dets)
+        other._index()
         return other
 
     def has_candidate(self, detector_id: str, text: str) -> bool:
@@ -193,11 +197,14 @@ class Scanner:
         max_bytes: int | None = None,
         only: set[str] | None = None,
     ) -> ScanReport:
-        active = {id(d) for d in self._dets if only is None or d.spec.id in only}
+        if only is None:
+            active = self._active
+        else:
+            active = {id(d) for d in self._dets if d.spec.id in only}
         not_inspected: list[str] = []
-        for d in self._dets:
-            if id(d) in active and d.spec.edm_key_id is not None and d.spec.edm_key_id != fingerprinter.key_id:
-                active.discard(id(d))
+        for d in self._edm:
+            if id(d) in active and d.spec.edm_key_id != fingerprinter.key_id:
+                active = set(active) - {id(d)}
                 not_inspected.append(f"edm-key-mismatch:{d.spec.id}")
         raw_views, scanned, truncated = self._raw_views(segments, max_bytes)
         if truncated:
@@ -308,22 +315,21 @@ class Scanner:
         if seg.joined and JOIN_SEP in seg.text and len(seg.text) == len(text):
             b = ViewBuilder(text)
             pos = 0
-            for i, ch in enumerate(seg.text):
-                if ch == JOIN_SEP:
-                    b.copy(pos, i)
-                    pos = i + 1
-            b.copy(pos, len(text))
+            for part in seg.text.split(JOIN_SEP):
+                b.copy(pos, pos + len(part))
+                pos += len(part) + 1
             out.append(View("joined", *b.build()))
         base_text, base_map = text, None
         broken = vh.triggers.get("broken-digits")
         if not vh.ascii or broken:
-            spots = [(max(0, e - 64), e) for e in broken or ()] if vh.ascii else None
+            ends = [e for e in broken or ()]
+            spots = [(max(0, e - 64), e) for e in (ends if vh.ascii else _chars(vh.data, ends))]
             folded = fold(text, None, spots)
             if folded is not None:
                 out.append(View("normalized", *folded))
                 base_text, base_map = folded
-        words = [(s, e) for i, s, e in vh.literal if self._literal_owner[i][0] == "digit"]
-        if len(words) >= 2 or base_map is not None:
+        words = _clusters([(s, e) for i, s, e in vh.literal if self._literal_owner[i][0] == "digit"])
+        if words or base_map is not None:
             spots = words if base_map is None and vh.ascii else None
             spelled = spell_digits(base_text, base_map, spots)
             if spelled is not None:
@@ -332,6 +338,23 @@ class Scanner:
         if kinds:
             out.extend(decode.decoded_views(text, kinds))
         return out
+
+
+def _chars(data: bytes, offsets: list[int]) -> list[int]:
+    """UTF-8 byte offsets → character offsets (offsets at character boundaries)."""
+    out, prev, count = [], 0, 0
+    for o in sorted(offsets):
+        count += len(data[prev:o].decode("utf-8", "replace"))
+        out.append(count)
+        prev = o
+    return out
+
+
+def _clusters(words: list[tuple[int, int]], gap: int = 12) -> list[tuple[int, int]]:
+    """Digit-word hits with another one close by ("four one …"); lone "one"s in prose are dropped."""
+    words.sort()
+    return [w for k, w in enumerate(words)
+            if (k and w[0] - words[k - 1][1] <= gap) or (k + 1 < len(words) and words[k + 1][0] - w[1] <= gap)]
 
 
 def check_disabled(specs: Sequence[DetectorSpec]) -> dict[str, str]:

@@ -19,10 +19,9 @@ type Validator = Callable[[str], bool | None]
 _SEPARATORS = re.compile(r"[\s\-./_|:,\u00b7\u2010-\u2015\u2212]")
 
 
-def _compact(value: str, keep_case: bool = False) -> str:
-    """Remove spaces, dashes (incl. Unicode dashes), dots, slashes, underscores, pipes, colons, commas."""
-    out = _SEPARATORS.sub("", value)
-    return out if keep_case else out.upper()
+def _compact(value: str) -> str:
+    """Upper-cased, without separators: spaces, dashes (also Unicode), dots, slashes, _ | : and commas."""
+    return _SEPARATORS.sub("", value).upper()
 
 
 def _digits(value: str) -> str | None:
@@ -96,13 +95,18 @@ def card_brand(digits: str) -> str | None:
 
 
 def luhn(value: str) -> bool | None:
-    """Payment card number: 12-19 digits, a known issuer range for that length, Luhn check."""
+    """Payment card number: 12-19 digits, a known issuer range for that length, Luhn check.
+
+    True for a number written in groups (spaces, dashes …), the way cards are printed and typed.
+    A bare digit run that passes gives None, not True: one random order number or amount in ten
+    passes Luhn, so a bare run keeps the detector's base confidence and needs context to rise.
+    """
     digits = _digits(value)
     if digits is None or not 12 <= len(digits) <= 19 or _same_digits(digits[1:]):
         return False
-    if card_brand(digits) is None:
+    if card_brand(digits) is None or not _luhn_ok(digits):
         return False
-    return _luhn_ok(digits)
+    return True if len(value.strip()) > len(digits) else None
 
 
 def luhn_plain(value: str) -> bool | None:
@@ -361,7 +365,8 @@ def uk_driving_licence(value: str) -> bool | None:
     The two check characters are not public, so a well-formed number with a real date gives None.
     """
     text = _compact(value)
-    m = re.fullmatch(r"[A-Z9]{5}([0-9])([0-9]{2})([0-9]{2})([0-9])[A-Z9]{2}[0-9][A-Z0-9]{2}(?:[0-9]{2})?", text)
+    shape = r"[A-Z9]{5}([0-9])([0-9]{2})([0-9]{2})([0-9])[A-Z9]{2}[0-9][A-Z0-9]{2}(?:[0-9]{2})?"
+    m = re.fullmatch(shape, text)
     if not m or text[0] == "9":
         return False
     month = int(m[2]) - (50 if int(m[2]) > 50 else 0)
@@ -881,12 +886,14 @@ def phone(value: str) -> bool | None:
 
     International form (`+CC …` or `00CC …`): True when the code is in the table and the national
     number length fits (NANP also checks area/exchange codes), False when the length does not fit,
-    None for a code outside the table. National form: 10-digit NANP → True/False by NANP rules,
-    a trunk-prefix `0` number of 9-11 digits → None, anything else → False.
+    None for a `+` code outside the table (False for `00` + unknown code: usually a digit run).
+    National form: 10-digit NANP → True/False by NANP rules, a trunk-prefix `0` number of 9-11
+    digits → None, anything else → False.
     """
     text = value.strip()
     digits = re.sub(r"[\s\-./()\u00a0]", "", text)
-    if digits.startswith("+"):
+    plus = digits.startswith("+")
+    if plus:
         digits = digits[1:]
         international = True
     elif digits.startswith("00"):
@@ -913,7 +920,7 @@ def phone(value: str) -> bool | None:
                 if code == "1":
                     return _nanp_ok(nsn)
                 return True
-        return None
+        return None if plus else False  # "00" + unknown code is more often a number run than a phone
     if len(digits) == 11 and digits[0] == "1":
         digits = digits[1:]
     if len(digits) == 10 and digits[0] != "0":

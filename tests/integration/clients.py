@@ -21,6 +21,7 @@ from tests.integration.proxy import child_env
 CLIENT_TIMEOUT = 30.0
 EVENT_ID_ELEMENT = re.compile(r'id="sg-event-id"[^>]*>([^<]*)<')
 EVENT_ID_ATTR = re.compile(r'data-event-id="([^"]*)"')
+HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 EVENT_ID_TEXT = re.compile(r"shadowgate event ([0-9a-f-]{36})")
 
 
@@ -56,7 +57,8 @@ def event_id_in_text(text: str) -> str:
 
 def event_ids_in_page(page: str) -> tuple[str, str]:
     """(text of the #sg-event-id element, data-event-id attribute) of a block page."""
-    element, attr = EVENT_ID_ELEMENT.findall(page), EVENT_ID_ATTR.findall(page)
+    markup = HTML_COMMENT.sub("", page)  # the template's own comment mentions the element
+    element, attr = EVENT_ID_ELEMENT.findall(markup), EVENT_ID_ATTR.findall(markup)
     assert len(element) == 1 and len(attr) == 1, f"block page lacks one sg-event-id / data-event-id:\n{page}"
     return element[0].strip(), attr[0]
 

@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
 SHADOWGATE = VENV_BIN / "shadowgate"
 LOOPBACK_SCRIPT = Path(__file__).resolve().with_name("loopback_upstream.py")
-START_TIMEOUT = 30.0
+START_TIMEOUT = 90.0
 STOP_TIMEOUT = 10.0
 EVENT_TIMEOUT = 5.0
-STARTUP_GRACE = 1.0
+STARTUP_GRACE = 0.3
 
 type Event = dict
 type Predicate = Callable[[Event], bool]
@@ -161,6 +161,13 @@ class Proxy:
 
     # --- lifecycle ----------------------------------------------------------------------------
 
+    def ready(self) -> bool:
+        """Listening and done loading: mitmdump binds the port before its addons have configured, so the
+        rules-loaded event (6002 Load, success) in the log is the signal, not an open port."""
+        if not port_open(self.port):
+            return False
+        return any(e.get("class_uid") == 6002 and e.get("status_id") == 1 for e in self.events())
+
     def alive(self) -> bool:
         return self.process.poll() is None
 
@@ -220,10 +227,10 @@ def start_proxy(workdir: Path, *, rules_dir: Path, certs_dir: Path, upstream_map
                                        env=child_env())
         proxy = Proxy(port, rules_dir, log_path, certs_dir, workdir, process, connect_log, argv)
         deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline and proxy.alive() and not port_open(port):
+        while time.monotonic() < deadline and proxy.alive() and not proxy.ready():
             time.sleep(0.05)
-        if proxy.alive() and port_open(port):
-            time.sleep(STARTUP_GRACE)  # mitmdump listens first, then exits if an addon failed to start
+        if proxy.alive() and proxy.ready():
+            time.sleep(STARTUP_GRACE)  # mitmdump exits just after start-up if an addon failed
             if proxy.alive():
                 return proxy
         proxy.stop()

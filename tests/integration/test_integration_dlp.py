@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 
 import anthropic
 import openai
@@ -15,7 +16,9 @@ from tests.integration.clients import anthropic_client
 from tests.integration.clients import event_id_in_text
 from tests.integration.clients import openai_client
 from tests.integration.proxy import ROOT
+from tests.integration.proxy import SHADOWGATE
 from tests.integration.proxy import add_first_policy
+from tests.integration.proxy import child_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("proxy-dlp")]
 
@@ -58,6 +61,14 @@ def assert_never_stored(proxy, number: str, *texts: str) -> None:
     assert number not in re.sub(r"\D", "", log), "the value's digits appear in the log"
 
 
+def cli_fingerprint(proxy, value: str) -> str:
+    """What `shadowgate fingerprint` (the SIEM search helper) prints for value, in the log's form."""
+    done = subprocess.run([str(SHADOWGATE), "fingerprint", value, "--certs", str(proxy.certs_dir)],
+                          capture_output=True, text=True, timeout=60, env=child_env(), check=True)
+    out = json.loads(done.stdout)
+    return f"hs256:{out['key_id']}:{out['fingerprint']}"
+
+
 def assert_finding(proxy, event_id: str, detector: str, secret: str) -> tuple[dict, dict]:
     """The 4002 line of the flow and its 2006 finding line for `detector`, linked by correlation_uid."""
     flow = proxy.flow_event(event_id)
@@ -95,8 +106,11 @@ def test_openai_sdk_card_number_is_blocked(proxy, upstream, card_detector, shape
     assert error.status_code == 403
     assert card_detector in error.message
     event_id = event_id_in_text(error.message)
-    flow, _ = assert_finding(proxy, event_id, card_detector, number)
+    flow, finding = assert_finding(proxy, event_id, card_detector, number)
     assert (flow["status_id"], flow["action_id"]) == (2, 2)
+    # however it was written, the keyed fingerprint is the number's, so the SIEM can search for it
+    fingerprints = [m["fingerprint"] for m in finding["unmapped"]["shadowgate"]["dlp"]["matches"]]
+    assert fingerprints == [cli_fingerprint(proxy, number)]
     assert card_detector in flow["unmapped"]["shadowgate"]["dlp"]["policy_detectors"]
     assert upstream.requests_to("api.openai.com") == []
     assert_never_stored(proxy, number, error.response.text, error.message)

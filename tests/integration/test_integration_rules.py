@@ -23,8 +23,8 @@ from tests.integration.proxy import with_first_policy
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("proxy-rules")]
 
 CHAT_POLICY = "policy-block-unsanctioned-ai-chat"
-EXIT_TIMEOUT = 30.0
-RELOAD_TIMEOUT = 10.0
+EXIT_TIMEOUT = 60.0
+RELOAD_TIMEOUT = 30.0
 BLOCK_UPSTREAM = """\
   - id: test-block-upstream-host
     when: {hosts: [upstream.test]}
