@@ -28,7 +28,9 @@ from addons.flowstate import FlowState
 from addons.flowstate import drop_state
 from addons.flowstate import get_state
 from addons.model import Action
+from addons.model import Segment
 from addons.rulestore import RuleStore
+from addons.urlsafe import safe_path
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +157,7 @@ class AuditLog:
             response_code=response.status_code if response else None,
             response_length=response_length,
             scheme=request.scheme,
-            url_path=request.path.split("?", 1)[0] or "/",
+            url_path=self._loggable_path(request.path.split("?", 1)[0] or "/"),
             query_keys=tuple(dict.fromkeys(request.query.keys())),
             src_ip=src_ip,
             src_port=src_port,
@@ -174,6 +176,13 @@ class AuditLog:
     def write_event(self, event: dict) -> None:
         """Append one ready-built OCSF event (e.g. an MCP result that arrived after its flow was logged)."""
         self._write(event)
+
+    def _loggable_path(self, path: str) -> str:
+        ruleset, fingerprinter = self.store.ruleset, self.enforcer.fingerprinter
+        findings: tuple = ()
+        if ruleset is not None and fingerprinter is not None and len(path) > 16:
+            findings = ruleset.scanner.scan([Segment(where="url.path", text=path)], fingerprinter=fingerprinter).findings
+        return safe_path(path, findings)
 
     def _key_id(self) -> str:
         fingerprinter = self.enforcer.fingerprinter

@@ -244,6 +244,33 @@ def cmd_ca(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- mcp-inventory --------------------------------------------------------------------------------
+
+
+def cmd_mcp_inventory(args: argparse.Namespace) -> int:
+    import contextlib
+    import gzip
+
+    from addons.inventory import build_inventory
+    from addons.inventory import format_table
+
+    with contextlib.ExitStack() as stack:
+        sources = []
+        for name in args.logs:
+            if name == "-":
+                sources.append(("-", sys.stdin.buffer))
+                continue
+            try:
+                opener = gzip.open if name.endswith(".gz") else open
+                sources.append((name, stack.enter_context(opener(name, "rb"))))
+            except OSError as e:
+                print(f"shadowgate: cannot read {name}: {e}", file=sys.stderr)
+                return 2
+        inventory = build_inventory(sources)
+    print(format_table(inventory) if args.format == "table" else json.dumps(inventory, indent=2))
+    return 0
+
+
 # --- parser --------------------------------------------------------------------------------------
 
 
@@ -301,6 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--export", metavar="DIR", help="write shadowgate-ca.pem and shadowgate-ca.der to DIR")
     ca.add_argument("--certs", default=str(home / "certs"), metavar="DIR")
     ca.set_defaults(func=cmd_ca)
+    inventory = sub.add_parser("mcp-inventory", help="MCP servers, their tools and who used them, from event logs")
+    inventory.add_argument("logs", nargs="+", metavar="LOG", help="OCSF JSONL event logs (.gz too; - for stdin)")
+    inventory.add_argument("--format", choices=["json", "table"], default="json", help="json (default) or table")
+    inventory.set_defaults(func=cmd_mcp_inventory)
     return parser
 
 

@@ -18,6 +18,7 @@ from addons.matchers import re2_compile
 from addons.normalize import OffsetMap
 from addons.normalize import View
 from addons.normalize import ViewBuilder
+from addons.normalize import char_offsets
 from addons.normalize import fold
 
 MAX_DEPTH = 2
@@ -50,7 +51,7 @@ TRIGGERS: dict[str, bytes] = {
 _B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 _HEX_CHARS = frozenset("0123456789abcdefABCDEF")
 _ONE_ESC = re.compile(r"\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})|\\x([0-9A-Fa-f]{2})")
-_PRINTABLE = frozenset(range(0x20, 0x7F)) | {9, 10, 13}
+_PRINTABLE = bytes(sorted(frozenset(range(0x20, 0x7F)) | {9, 10, 13}))
 
 
 def _text_ok(data: bytes) -> str | None:
@@ -58,7 +59,7 @@ def _text_ok(data: bytes) -> str | None:
     if len(data) < 4:
         return None
     if data.isascii():
-        bad = len(data.translate(None, bytes(_PRINTABLE)))
+        bad = len(data.translate(None, _PRINTABLE))
         return data.decode("ascii") if bad * 10 <= len(data) else None
     try:
         text = data.decode("utf-8")
@@ -146,12 +147,16 @@ _KINDS = {
 }
 
 
-def _candidates(rx, text: str) -> list[tuple[int, int]]:
-    """Spans of RE2 matches in `text` (bytes offsets == char offsets for ASCII text)."""
-    if text.isascii():
-        data = text.encode()
-        return [(sp[0][0], sp[0][1]) for sp in Confirmer(rx, 0, 0).find(data, 0, len(data))]
-    return [m.span() for m in rx.finditer(text)]
+def _candidates(rx, text: str, data: bytes | None) -> list[tuple[int, int]]:
+    """Character spans of RE2 matches in `text` (searched in its UTF-8 bytes `data`)."""
+    ascii_ = text.isascii()
+    if data is None:
+        data = text.encode() if ascii_ else text.encode("utf-8", "replace")
+    spans = [(sp[0][0], sp[0][1]) for sp in Confirmer(rx, 0, 0).find(data, 0, len(data))]
+    if ascii_ or not spans:
+        return spans
+    to_char = char_offsets(data, [o for span in spans for o in span])
+    return [(to_char[s], to_char[e]) for s, e in spans]
 ORDER = ("hex", "base64", "percent", "unicode-escape", "html")
 
 
@@ -162,11 +167,12 @@ class _Budget:
         self.left = left
 
 
-def _one_kind(text: str, kind: str, parent: OffsetMap | None, budget: _Budget) -> tuple[str, OffsetMap] | None:
+def _one_kind(text: str, kind: str, parent: OffsetMap | None, budget: _Budget,
+              data: bytes | None = None) -> tuple[str, OffsetMap] | None:  # fmt: skip
     rx, decoder, chars, tail = _KINDS[kind]
     runs: list[tuple[int, int, str]] = []
     last = -1
-    for n, (s, e) in enumerate(_candidates(rx, text)):
+    for n, (s, e) in enumerate(_candidates(rx, text, data)):
         if n >= MAX_RUNS or budget.left <= 0:
             break
         if chars is not None:
@@ -220,6 +226,7 @@ def decoded_views(
     *,
     depth: int = MAX_DEPTH,
     budget: int = DECODE_BUDGET,
+    data: bytes | None = None,
 ) -> list[View]:
     """Decoded views of `text` (kinds: the triggers that fired; None = try all), nested up to `depth`."""
     left = _Budget(budget)
@@ -231,7 +238,7 @@ def decoded_views(
         for kind in ORDER:
             if kind not in wanted or left.left <= 0:
                 continue
-            res = _one_kind(src, kind, omap, left)
+            res = _one_kind(src, kind, omap, left, data if level == 1 else None)
             if res is None:
                 continue
             name = f"decoded:{chain + '+' if chain else ''}{kind}"

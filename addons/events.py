@@ -269,7 +269,8 @@ def _mcp(rec: FlowRecord) -> dict | None:
            "protocol_version": m.protocol_version, "method": m.method,
            "methods": list(m.methods) if len(m.methods) > 1 else None, "tool": m.tool,
            "jsonrpc_id": None if m.request_id is None else str(m.request_id), "session_id": m.session_id,
-           "client": m.client_name, "client_version": m.client_version, "score": m.score,
+           "client": m.client_name, "client_version": m.client_version, "server_name": m.server_name,
+           "server_version": m.server_version, "score": m.score,
            "signals": [s.id for s in m.signals], "decision": rec.decision.effective.value,
            "tools": [_clip(t, 128) for t in rec.mcp_tools] or None}
     return {k: v for k, v in out.items() if v is not None}

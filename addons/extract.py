@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import zlib
 from dataclasses import dataclass
 from email.message import Message
@@ -130,16 +131,21 @@ def to_text(data: bytes, charset: str | None, notes: _Notes) -> str:
         return data.decode(name, "replace")
 
 
+_ENUMISH = re.compile(r"[a-z_]{1,16}")  # "user", "assistant", "text", "image_url": labels, not data
+
+
 def join_siblings(strings: list[str]) -> tuple[str, list[tuple[int, int, int]]]:
     """Sibling strings joined for split-value detection: short ones whole, long ones as head + gap + tail
-    (a value split across two siblings lies at their boundary). Returns the text and, per piece,
-    (sibling index, start, end) in the joined text."""
+    (a value split across two siblings lies at their boundary); lower-case labels ("user") are left
+    out. Returns the text and, per piece, (sibling index, start, end) in the joined text."""
     parts: list[str] = []
     pieces: list[tuple[int, int, int]] = []
     pos = 0
     for i, s in enumerate(strings):
+        if _ENUMISH.fullmatch(s):
+            continue
         text = s if len(s) <= 2 * JOIN_EDGE else s[:JOIN_EDGE] + JOIN_GAP + s[-JOIN_EDGE:]
-        if i:
+        if parts:
             parts.append(JOIN_SEP)
             pos += 1
         parts.append(text)
@@ -179,7 +185,9 @@ def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes
             elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 100_000:
                 out.append(seg_cls(f"json:{json_path(path, key)}", str(value)))
         if len(strings) >= 2 and len(out) < max_segments:
-            out.append(seg_cls(f"json:{path}[*]", join_siblings(strings)[0], joined=True))
+            joined, pieces = join_siblings(strings)
+            if len(pieces) >= 2:
+                out.append(seg_cls(f"json:{path}[*]", joined, joined=True))
 
     if isinstance(doc, str):
         out.append(seg_cls("json:$", doc))

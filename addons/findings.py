@@ -24,6 +24,7 @@ from addons.matchers import re2_compile
 from addons.model import Finding
 from addons.model import Segment
 from addons.normalize import View
+from addons.normalize import char_offsets
 
 
 @dataclass(slots=True)
@@ -85,9 +86,9 @@ def entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values()) if n else 0.0
 
 
-def mask(value: str) -> str:
+def mask(value: str, canon: str | None = None) -> str:
     """Masked preview: `••••1111` for digit values, else ≤ 4 leading and ≤ 2 trailing characters."""
-    canon = canonical(value)
+    canon = canonical(value) if canon is None else canon
     if canon.isdigit() and len(canon) >= 6:
         return "••••" + canon[-min(4, len(canon) // 4):]
     v = value.strip()
@@ -112,13 +113,7 @@ class Hit:
 def check_candidates(cands, view: View, data: bytes, ascii_: bool, n: int, seg: Segment,
                      fp: Fingerprinter, out: list[Hit]) -> None:  # fmt: skip
     """Run every check on (detector, byte start, byte end) candidates of one view; append Hits."""
-    to_char: dict[int, int] | None = None
-    if not ascii_:
-        to_char, prev, count = {}, 0, 0
-        for o in sorted({o for _, s, e in cands for o in (s, e)}):
-            count += len(data[prev:o].decode("utf-8", "replace"))
-            to_char[o] = count
-            prev = o
+    to_char = None if ascii_ else char_offsets(data, [o for _, s, e in cands for o in (s, e)])
     text = view.text
     seen: set[tuple[int, int, int]] = set()
     for d, bs, be in cands:
@@ -149,7 +144,8 @@ def _check(d: Compiled, text: str, s: int, e: int, fp: Fingerprinter) -> tuple[f
             conf = max(conf, 0.85)
     if spec.entropy_min is not None and entropy(value) < spec.entropy_min:
         return None
-    if canonical(value) in d.allow_values or any(rx.search(value) for rx in d.allow_rx):
+    canon = canonical(value)
+    if canon in d.allow_values or any(rx.search(value) for rx in d.allow_rx):
         return None
     if spec.allow_stopwords and any(w in value.lower() for w in spec.allow_stopwords):
         return None
@@ -168,7 +164,7 @@ def _check(d: Compiled, text: str, s: int, e: int, fp: Fingerprinter) -> tuple[f
         if h not in spec.edm_hashes:
             return None
     else:
-        h = fp.fingerprint(value)
+        h = fp.of_canonical(canon)
     return conf, h, value
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 _SEPARATORS = re.compile(r"[\s\-./()]+")
 _SPACE = re.compile(r"\s+")
+_DIGIT = re.compile(r"[0-9]")
 KEY_BYTES = 32
 
 
@@ -24,9 +25,10 @@ def canonical(value: str) -> str:
     text = unicodedata.normalize("NFKC", value)
     if not text.isascii():
         text = "".join(c for c in text if unicodedata.category(c) != "Cf")
-    digits = _SEPARATORS.sub("", text)
-    if len(digits) >= 6 and digits.isascii() and digits.isdigit():
-        return digits
+    if len(text) <= 64 and _DIGIT.search(text):
+        digits = _SEPARATORS.sub("", text)
+        if len(digits) >= 6 and digits.isascii() and digits.isdigit():
+            return digits
     return _SPACE.sub("", text) if _SPACE.search(text) else text
 
 
@@ -42,7 +44,11 @@ class Fingerprinter:
         self.key_id = key_id or key_id_of(key)
 
     def fingerprint(self, value: str) -> str:
-        return hmac.new(self._key, canonical(value).encode("utf-8", "replace"), hashlib.sha256).hexdigest()
+        return self.of_canonical(canonical(value))
+
+    def of_canonical(self, canon: str) -> str:
+        """The fingerprint of a value already in canonical form (see `canonical`)."""
+        return hmac.new(self._key, canon.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
 
     def fingerprint_folded(self, value: str) -> str:
         """Case-insensitive variant (exact data match): canonical value, then casefold."""

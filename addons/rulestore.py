@@ -50,6 +50,13 @@ class RuleStore:
         if "sg_rules" not in updated:
             return
         directory = ctx.options.sg_rules
+        current = self.ruleset
+        if (
+            current is not None
+            and Path(directory).resolve() == Path(current.directory)
+            and rules_fingerprint(Path(directory)) == current.fingerprint
+        ):
+            return  # e.g. optmanager rolling back a refused change: these rules are already live
         try:
             new = load_ruleset(directory)
         except RuleError as e:

@@ -38,6 +38,7 @@ from addons.model import ScanReport
 from addons.model import Segment
 from addons.normalize import View
 from addons.normalize import ViewBuilder
+from addons.normalize import char_offsets
 from addons.normalize import fold
 from addons.normalize import spell_digits
 
@@ -49,7 +50,8 @@ _WORDCHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 )
 TRIGGERS: dict[str, bytes] = {
     # hyperscan has no lookbehind: the consumed boundary characters make this a superset of BROKEN_RUN
-    "broken-digits": rb"(?:^|[^0-9A-Za-z])[0-9]{1,8}(?: ?[\t\n\v\f\r]+ ?[0-9]{1,8})+(?:[^0-9A-Za-z:/\-]|$)",
+    "broken-digits": rb"(?:^|[^0-9A-Za-z])[0-9]{1,8}(?: ?[\t\n\v\f\r\x{85}\x{2028}\x{2029}]+ ?[0-9]{1,8})+"
+    rb"(?:[^0-9A-Za-z:/\-]|$)",
     **decode.TRIGGERS,
 }
 _TRIGGER_FLAGS = {"broken-digits": hs.HS_FLAG_MULTILINE}
@@ -323,8 +325,10 @@ class Scanner:
         broken = vh.triggers.get("broken-digits")
         if not vh.ascii or broken:
             ends = [e for e in broken or ()]
-            spots = [(max(0, e - 64), e) for e in (ends if vh.ascii else _chars(vh.data, ends))]
-            folded = fold(text, None, spots)
+            if not vh.ascii:
+                ends = list(char_offsets(vh.data, ends).values())
+            spots = [(max(0, e - 64), e) for e in ends]
+            folded = fold(text, None, spots, vh.data)
             if folded is not None:
                 out.append(View("normalized", *folded))
                 base_text, base_map = folded
@@ -336,18 +340,8 @@ class Scanner:
                 out.append(View("spelled-digits", *spelled))
         kinds = [k for k in decode.ORDER if k in vh.triggers]
         if kinds:
-            out.extend(decode.decoded_views(text, kinds))
+            out.extend(decode.decoded_views(text, kinds, data=vh.data))
         return out
-
-
-def _chars(data: bytes, offsets: list[int]) -> list[int]:
-    """UTF-8 byte offsets → character offsets (offsets at character boundaries)."""
-    out, prev, count = [], 0, 0
-    for o in sorted(offsets):
-        count += len(data[prev:o].decode("utf-8", "replace"))
-        out.append(count)
-        prev = o
-    return out
 
 
 def _clusters(words: list[tuple[int, int]], gap: int = 12) -> list[tuple[int, int]]:

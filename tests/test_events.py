@@ -370,6 +370,19 @@ def test_api_activity_validates(mcp, user, action):
     assert ev["api"]["service"] == {"name": mcp.server or "mcp.example.com"}
 
 
+def test_api_activity_lists_offered_tools():
+    listing = dataclasses.replace(MCP, tool=None, method="tools/list")
+    rec = record(Action.LOG, mcp=listing, app=None, mcp_tools=("add", "lookup_customer", "x" * 300))
+    ev = assert_valid(to_line(api_activity(rec, hostname=HOST)))
+    assert ev["unmapped"]["shadowgate"]["mcp"]["tools"] == ["add", "lookup_customer", "x" * 127 + "…"]
+    many = record(Action.LOG, mcp=listing, app=None, mcp_tools=tuple(f"tool_{i:03d}_" + "y" * 100 for i in range(128)))
+    line = to_line(api_activity(many, hostname=HOST))
+    ev = assert_valid(line)
+    assert len(line) < 8192 and 0 < len(ev["unmapped"]["shadowgate"]["mcp"]["tools"]) < 128
+    plain = api_activity(record(Action.LOG, mcp=listing, app=None), hostname=HOST)
+    assert "tools" not in plain["unmapped"]["shadowgate"]["mcp"]
+
+
 def test_api_activity_needs_mcp():
     with pytest.raises(ValueError):
         api_activity(SCENARIOS["allow"], hostname=HOST)

@@ -15,6 +15,7 @@ from mitmproxy.test import taddons
 from mitmproxy.test import tflow
 from mitmproxy.test import tutils
 
+from addons import rulestore
 from addons.auditlog import AuditLog
 from addons.classify import Classifier
 from addons.enforce import Enforcer
@@ -23,6 +24,9 @@ from addons.mcpsession import McpSessions
 from addons.mcpsession import SseTap
 from addons.mcpsession import split_events
 from addons.mcpsession import tool_names
+from addons.rules import RuleSet
+from addons.rules import load_ruleset
+from addons.rules import rules_fingerprint
 from addons.rulestore import RuleStore
 from tests.ocsf import problems as ocsf_problems
 
@@ -74,7 +78,7 @@ class Chain:
         if sse or (sse is None and "event-stream" in headers.get("content-type", "")):
             headers["transfer-encoding"] = "chunked"
             flow.response = http.Response.make(p["status"], b"", headers)
-            del flow.response.headers["content-length"]
+            flow.response.headers.pop("content-length", None)
         else:
             flow.response = http.Response.make(p["status"], p["body"].encode(), headers)
         self.classifier.responseheaders(flow)
@@ -119,8 +123,20 @@ def feed(flow: http.HTTPFlow, *chunks: bytes) -> bytes:
     return out
 
 
+_LOADED: dict[tuple[str, str], RuleSet] = {}
+
+
+def cached_load_ruleset(directory: str) -> RuleSet:
+    """load_ruleset, once per rules content (loading the full shipped rules takes seconds)."""
+    key = (str(directory), rules_fingerprint(Path(directory)))
+    if key not in _LOADED:
+        _LOADED[key] = load_ruleset(directory)
+    return _LOADED[key]
+
+
 @pytest.fixture
-def chain(rules_copy, tmp_path):
+def chain(rules_copy, tmp_path, monkeypatch):
+    monkeypatch.setattr(rulestore, "load_ruleset", cached_load_ruleset)
     store = RuleStore()
     classifier = Classifier(store)
     enforcer = Enforcer(store)
@@ -286,7 +302,7 @@ def test_generic_sse_feed_on_an_mcp_looking_url_passes_untouched(chain):
     assert isinstance(flow.response.stream, SseTap)
     first = b"id: 1\ndata: {\"price\":42}\n\n"
     assert feed(flow, first[:5]) == b""  # the first event decides; its bytes wait until it is complete
-    assert feed(flow, first[5:] + b"data: {\"pri") == first[5:] + b"data: {\"pri"
+    assert feed(flow, first[5:] + b"data: {\"pri") == first + b"data: {\"pri"
     assert feed(flow, b"ce\":43}\n\n", b"") == b"ce\":43}\n\n"
     assert not get_state(flow).facts.mcp.is_mcp
     chain.finish(flow)
@@ -336,7 +352,8 @@ def test_json_responses_give_tool_names_and_server_info(chain, name):
     events = chain.events()
     (line,) = mcp_lines(events, "tools/list")
     assert line["unmapped"]["shadowgate"]["mcp"]["tools"] == TOOLS
-    assert "mcp-result-server-info" in line["unmapped"]["shadowgate"]["mcp"]["signals"]
+    opening = next(e for e in mcp_lines(events) if e["metadata"]["correlation_uid"] == first.id)
+    assert "mcp-result-server-info" in opening["unmapped"]["shadowgate"]["mcp"]["signals"]
     blocked, sent = chain.exchange(next(ex for ex in exchanges if '"tools/call"' in ex["request"]["body"]))
     assert json.loads(sent)["error"]["data"]["policy"] == "policy-block-shadow-mcp-tool-calls"
     (call,) = [e for e in chain.events() if e["class_uid"] == 4002 and e["status_id"] == 2]

@@ -5,9 +5,7 @@ Generated at run time with `cryptography`; nothing here is ever trusted outside 
 
 from __future__ import annotations
 
-import base64
 import datetime
-import hashlib
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,10 +90,3 @@ def make_pki(directory: Path, names: tuple[str, ...] = UPSTREAM_NAMES) -> Pki:
     )
     return pki
 
-
-def spki_sha256_b64(cert_pem: Path) -> str:
-    """base64(SHA-256(SPKI)), the form Chromium's --ignore-certificate-errors-spki-list takes."""
-    cert = x509.load_pem_x509_certificate(cert_pem.read_bytes())
-    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
-                                          serialization.PublicFormat.SubjectPublicKeyInfo)
-    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
