@@ -30,6 +30,7 @@ from addons.flowstate import get_state
 from addons.model import Action
 from addons.model import Segment
 from addons.rulestore import RuleStore
+from addons.rulestore import parse_seconds
 from addons.urlsafe import safe_path
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class AuditLog:
         loader.add_option("sg_log_file", str, "logs/events.jsonl", "OCSF JSONL event log (one line per event).")
         loader.add_option("sg_log_max_bytes", str, "256m", "Rotate the event log (by renaming) at this size.")
         loader.add_option("sg_log_backups", int, 10, "Rotated event logs to keep (events.jsonl.1 …).")
-        loader.add_option("sg_log_flush", float, 0.5, "Seconds between fdatasync of the event log.")
+        loader.add_option("sg_log_flush", str, "0.5", "Seconds between fdatasync of the event log (e.g. 0.2).")
         loader.add_option("sg_log_scope", str, "all",
                           "Which flows get an HTTP Activity line: 'all' decided flows, or only 'ai' "
                           "(AI apps, MCP, findings, and anything not allowed).", choices=["all", "ai"])
@@ -67,7 +68,7 @@ class AuditLog:
         try:
             max_bytes = human.parse_size(ctx.options.sg_log_max_bytes) or 0
             new = EventLog(ctx.options.sg_log_file, max_bytes=max_bytes, backups=ctx.options.sg_log_backups,
-                           flush_interval=ctx.options.sg_log_flush)
+                           flush_interval=parse_seconds("sg_log_flush", ctx.options.sg_log_flush) or 0.5)
         except (ValueError, OSError) as e:
             raise exceptions.OptionsError(f"Cannot open the event log {ctx.options.sg_log_file}: {e}") from e
         if self.writer is not None:

@@ -41,15 +41,16 @@ _UESC_SHAPE = r"(?:\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}|\\u\{[0-9A-Fa-f]{1,6}\}|\
 _HTML_SHAPE = r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
 
 # hyperscan triggers (one pass, SINGLEMATCH): a decoder runs only when its trigger fired
-TRIGGERS: dict[str, bytes] = {
+TRIGGERS: dict[str, bytes] = {  # base64 and hex report every end (see HINTED); the rest fire once
     "base64": _B64_QUAD.encode() * 4,
     "hex": rb"(?:[2-7][0-9A-Fa-f]|0[9aAdD]){8}|(?:\\x[0-9A-Fa-f]{2}){4}",
     "percent": rb"%[0-9A-Fa-f]{2}",
     "unicode-escape": rb"\\[uU][0-9A-Fa-f{]|\\x[0-9A-Fa-f]{2}",
     "html": _HTML_SHAPE.encode(),
 }
-_B64_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
-_HEX_CHARS = frozenset("0123456789abcdefABCDEF")
+_B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
+_HEX_CHARS = "0123456789abcdefABCDEF"
+HINTED = ("base64", "hex")  # kinds whose trigger reports every position (the caller passes them as hints)
 _ONE_ESC = re.compile(r"\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})|\\x([0-9A-Fa-f]{2})")
 _PRINTABLE = bytes(sorted(frozenset(range(0x20, 0x7F)) | {9, 10, 13}))
 
@@ -69,14 +70,15 @@ def _text_ok(data: bytes) -> str | None:
     return text if bad * 10 <= len(text) else None
 
 
-def _extend(text: str, start: int, end: int, chars: frozenset[str], tail: str = "") -> tuple[int, int]:
+def _extend(text: str, start: int, end: int, chars: str, tail: str = "") -> tuple[int, int]:
     """Grow a candidate to the whole token of `chars` (plus trailing `tail` chars, e.g. '=' padding)."""
-    while start > 0 and text[start - 1] in chars and start > end - MAX_RUN:
-        start -= 1
-    while end < len(text) and text[end] in chars and end - start < MAX_RUN:
-        end += 1
-    while tail and end < len(text) and text[end] in tail:
-        end += 1
+    left = text[max(0, start - MAX_RUN):start]
+    start -= len(left) - len(left.rstrip(chars))
+    right = text[end:end + MAX_RUN]
+    end += len(right) - len(right.lstrip(chars))
+    if tail:
+        right = text[end:end + 2]
+        end += len(right) - len(right.lstrip(tail))
     return start, end
 
 
@@ -168,11 +170,12 @@ class _Budget:
 
 
 def _one_kind(text: str, kind: str, parent: OffsetMap | None, budget: _Budget,
-              data: bytes | None = None) -> tuple[str, OffsetMap] | None:  # fmt: skip
+              data: bytes | None = None, hints: list[int] | None = None) -> tuple[str, OffsetMap] | None:  # fmt: skip
     rx, decoder, chars, tail = _KINDS[kind]
     runs: list[tuple[int, int, str]] = []
     last = -1
-    for n, (s, e) in enumerate(_candidates(rx, text, data)):
+    spans = [(max(0, e - 8), e) for e in hints] if hints is not None else _candidates(rx, text, data)
+    for n, (s, e) in enumerate(spans):
         if n >= MAX_RUNS or budget.left <= 0:
             break
         if chars is not None:
@@ -227,8 +230,10 @@ def decoded_views(
     depth: int = MAX_DEPTH,
     budget: int = DECODE_BUDGET,
     data: bytes | None = None,
+    hints: dict[str, list[int]] | None = None,
 ) -> list[View]:
-    """Decoded views of `text` (kinds: the triggers that fired; None = try all), nested up to `depth`."""
+    """Decoded views of `text` (kinds: the triggers that fired; None = try all), nested up to `depth`.
+    `data` is `text` in UTF-8; `hints` gives, per kind, character offsets where a run of it ends."""
     left = _Budget(budget)
     out: list[View] = []
     todo: list[tuple[str, OffsetMap | None, str, int]] = [(text, None, "", 1)]
@@ -238,7 +243,8 @@ def decoded_views(
         for kind in ORDER:
             if kind not in wanted or left.left <= 0:
                 continue
-            res = _one_kind(src, kind, omap, left, data if level == 1 else None)
+            hint = (hints or {}).get(kind) if level == 1 else None
+            res = _one_kind(src, kind, omap, left, data if level == 1 else None, hint)
             if res is None:
                 continue
             name = f"decoded:{chain + '+' if chain else ''}{kind}"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from addons.detector_spec import DetectorSpec
 from addons.fingerprint import Fingerprinter
 from addons.fingerprint import canonical
+from addons.matchers import UNANCHORED as _UNANCHORED
 from addons.matchers import Confirmer
 from addons.matchers import check_pattern
 from addons.matchers import hs_flags
@@ -38,17 +39,22 @@ class Compiled:
     hs_flags: int
     allow_values: frozenset[str]
     allow_rx: tuple
-    ctx_rx: re.Pattern[str] | None
-    neg_rx: re.Pattern[str] | None
+    ctx_rx: object | None  # low-level RE2 (see near_rx)
+    neg_rx: object | None
     validator: Callable[[str], bool | None] | None
     mode: str = "regex"
     anchor: str | None = None
 
 
-def near_rx(words: Iterable[str]) -> re.Pattern[str]:
-    """Case-insensitive search for any word starting at a word boundary (suffixes allowed: card → cards)."""
-    alts = [(r"(?<![A-Za-z0-9])" if w[:1].isalnum() else "") + re.escape(w) for w in words]
-    return re.compile("|".join(alts), re.IGNORECASE)
+def near_rx(words: Iterable[str]):
+    """RE2 (case-insensitive) for any word starting at a word boundary (suffixes allowed: card → cards)."""
+    alts = [(r"(?:^|[^A-Za-z0-9])" if w[:1].isalnum() else "") + re.escape(w) for w in words]
+    return re2_compile("|".join(alts), case_insensitive=True)._regexp
+
+
+def _near(rx, text: str, start: int, end: int) -> bool:
+    window = text[max(0, start):end].encode("utf-8", "replace")
+    return rx.Match(_UNANCHORED, window, 0, len(window))[0][0] >= 0
 
 
 def _registry() -> dict[str, Callable[[str], bool | None]]:
@@ -66,7 +72,7 @@ def compile_detector(spec: DetectorSpec) -> tuple[Compiled | None, str | None]:
         if problem:
             return None, problem
     try:
-        allow_rx = tuple(re2_compile(p) for p in spec.allow_patterns)
+        allow_rx = tuple(re2_compile(p)._regexp for p in spec.allow_patterns)
     except ValueError as e:
         return None, f"allow pattern is not valid RE2: {e}"
     # hyperscan reads `^`/`$` per line (views are batched between newlines); RE2 confirms exactly
@@ -108,6 +114,7 @@ class Hit:
     where: str
     seg: int
     joined: bool
+    canon: str = ""
 
 
 def check_candidates(cands, view: View, data: bytes, ascii_: bool, n: int, seg: Segment,
@@ -123,13 +130,13 @@ def check_candidates(cands, view: View, data: bytes, ascii_: bool, n: int, seg: 
         s, e = (bs, be) if to_char is None else (to_char[bs], to_char[be])
         hit = _check(d, text, s, e, fp)
         if hit is not None:
-            conf, h, value = hit
+            conf, h, value, canon = hit
             os_, oe = view.span(s, e)
             name = "joined" if seg.joined and view.name == "raw" else view.name
-            out.append(Hit(d, name, os_, oe, value, conf, h, seg.where, n, seg.joined))
+            out.append(Hit(d, name, os_, oe, value, conf, h, seg.where, n, seg.joined, canon))
 
 
-def _check(d: Compiled, text: str, s: int, e: int, fp: Fingerprinter) -> tuple[float, str, str] | None:
+def _check(d: Compiled, text: str, s: int, e: int, fp: Fingerprinter) -> tuple[float, str, str, str] | None:
     value = text[s:e]
     spec = d.spec
     conf = spec.confidence
@@ -145,17 +152,21 @@ def _check(d: Compiled, text: str, s: int, e: int, fp: Fingerprinter) -> tuple[f
     if spec.entropy_min is not None and entropy(value) < spec.entropy_min:
         return None
     canon = canonical(value)
-    if canon in d.allow_values or any(rx.search(value) for rx in d.allow_rx):
+    if canon in d.allow_values:
         return None
+    if d.allow_rx:
+        vb = value.encode("utf-8", "replace")
+        if any(rx.Match(_UNANCHORED, vb, 0, len(vb))[0][0] >= 0 for rx in d.allow_rx):
+            return None
     if spec.allow_stopwords and any(w in value.lower() for w in spec.allow_stopwords):
         return None
     if d.neg_rx is not None and spec.negative is not None:
         w = spec.negative.window
-        if d.neg_rx.search(text, max(0, s - w), s) or d.neg_rx.search(text[e:e + w]):
+        if _near(d.neg_rx, text, s - w, s) or _near(d.neg_rx, text, e, e + w):
             return None
     if d.ctx_rx is not None and spec.context is not None:
         w = spec.context.window
-        if d.ctx_rx.search(text, max(0, s - w), s) or d.ctx_rx.search(text[e:e + w]):
+        if _near(d.ctx_rx, text, s - w, s) or _near(d.ctx_rx, text, e, e + w):
             conf = min(1.0, conf + spec.context.boost)
         elif spec.context.required:
             return None
@@ -165,7 +176,7 @@ def _check(d: Compiled, text: str, s: int, e: int, fp: Fingerprinter) -> tuple[f
             return None
     else:
         h = fp.of_canonical(canon)
-    return conf, h, value
+    return conf, h, value, canon
 
 
 _VIEW_RANK = {"raw": 0, "joined": 1, "normalized": 2, "spelled-digits": 3}
@@ -205,6 +216,6 @@ def finish(hits: list[Hit]) -> list[Finding]:
             continue
         out.append(Finding(
             spec.id, spec.category, spec.severity, round(h.confidence, 3), h.where, h.start, h.end,
-            counts[(spec.id, h.fingerprint)], h.view, mask(h.value), h.fingerprint, spec.name,
+            counts[(spec.id, h.fingerprint)], h.view, mask(h.value, h.canon), h.fingerprint, spec.name,
         ))  # fmt: skip
     return out

@@ -9,6 +9,7 @@ whole of any match it can contain (patterns of unbounded width are capped at WIN
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import re2
 WINDOW_CAP = 2048  # chars: longest match confirmed for a pattern of unbounded width
 KEYWORD_RADIUS = 512  # chars: a keyword-gated match must lie this close to a keyword (as TruffleHog)
 SLOW_MBS = 300.0  # a keywordless pattern slower than this alone is located by its anchor literal
-_ANCHOR = re2._Anchor.UNANCHORED
+UNANCHORED = _ANCHOR = re2._Anchor.UNANCHORED
 _COMMON = frozenset(" \t\n.,-_/:;'\"()")
 
 
@@ -159,25 +160,52 @@ def alone_speed(pattern: bytes, flags: int) -> float:
     return len(data) / max(time.perf_counter() - start, 1e-9) / 1e6
 
 
+def literal_counts(literals: Sequence[bytes]) -> dict[bytes, int]:
+    """How often each (case-insensitive) literal occurs in the sample text."""
+    if not literals:
+        return {}
+    db = hs_compile(list(literals), [hs.HS_FLAG_CASELESS] * len(literals), literal=True)
+    counts = [0] * len(literals)
+
+    def on(i: int, s: int, e: int, f: int, c: object) -> None:
+        counts[i] += 1
+
+    db.scan(_sample(), match_event_handler=on)
+    return dict(zip(literals, counts, strict=True))
+
+
 class Locator:
     """The two passes: `regex_db` (keywordless patterns + triggers; end offsets) and `literal_db`
-    (keywords, words, anchor literals; start and end offsets)."""
+    (keywords, words, anchor literals; start and end offsets). Safe to share between threads: each
+    thread scans with its own hyperscan scratch space."""
 
     def __init__(self, regexes: Sequence[tuple[bytes, int]], literals: Sequence[tuple[bytes, int]]):
         self.regex_db = hs_compile([p for p, _ in regexes], [f for _, f in regexes]) if regexes else None
         self.literal_db = (
             hs_compile([p for p, _ in literals], [f for _, f in literals], literal=True) if literals else None
         )
+        self._local = threading.local()
+
+    def _scratch(self) -> tuple:
+        pair = getattr(self._local, "scratch", None)
+        if pair is None:
+            pair = self._local.scratch = tuple(hs.Scratch(db) if db is not None else None
+                                               for db in (self.regex_db, self.literal_db))  # fmt: skip
+        return pair
 
     def run(self, data: bytes) -> tuple[list[tuple[int, int]], list[tuple[int, int, int]]]:
         regex_hits: list[tuple[int, int]] = []
         literal_hits: list[tuple[int, int, int]] = []
-        if self.regex_db is not None and data:
+        if not data:
+            return regex_hits, literal_hits
+        regex_scratch, literal_scratch = self._scratch()
+        if self.regex_db is not None:
             add = regex_hits.append
-            self.regex_db.scan(data, match_event_handler=lambda i, s, e, f, c: add((i, e)))
-        if self.literal_db is not None and data:
+            self.regex_db.scan(data, match_event_handler=lambda i, s, e, f, c: add((i, e)), scratch=regex_scratch)
+        if self.literal_db is not None:
             add2 = literal_hits.append
-            self.literal_db.scan(data, match_event_handler=lambda i, s, e, f, c: add2((i, s, e)))
+            self.literal_db.scan(data, match_event_handler=lambda i, s, e, f, c: add2((i, s, e)),
+                                 scratch=literal_scratch)  # fmt: skip
         return regex_hits, literal_hits
 
 

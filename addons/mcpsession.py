@@ -108,8 +108,13 @@ class SseTap:
             return self._feed(chunk)
         except Exception:  # a tap must never break the stream: forward the original bytes, stop looking
             log.exception("shadowgate: MCP stream tap failed for flow %s", self.flow.id)
-            self.parse, self.hold, self.rest = False, False, b""
+            self._stop()
             return [unsent] if unsent else []
+
+    def _stop(self) -> None:
+        """Stop looking at this stream; blocked calls of its session are then answered in their POST."""
+        self.parse, self.hold, self.rest = False, False, b""
+        self.close()
 
     def _feed(self, chunk: bytes) -> list[bytes]:
         final = chunk == b""
@@ -118,12 +123,11 @@ class SseTap:
             held = self.hold
             blocks, self.rest = split_events(self.rest + chunk, final)
             events = [self._event(block) for block in blocks]  # may end holding (first event) or parsing
-            if len(self.rest) > MAX_BODY:  # an event too large to look at: stop parsing this stream
-                self.parse = self.hold = False
+            too_big = len(self.rest) > MAX_BODY  # an event too large to look at: stop parsing this stream
             if held:
-                out = events + ([self.rest] if final or not self.hold else [])
-            if not self.parse:
-                self.rest = b""
+                out = events + ([self.rest] if final or too_big or not self.hold else [])
+            if too_big or not self.parse:
+                self._stop()
         if final:
             self.close()
         return [c for c in out if c]

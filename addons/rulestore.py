@@ -22,6 +22,17 @@ from addons.rules import rules_fingerprint
 
 log = logging.getLogger(__name__)
 
+def parse_seconds(name: str, value: str) -> float:
+    """A non-negative number of seconds from an option string, or OptionsError naming the option."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise exceptions.OptionsError(f"{name} must be a number of seconds such as 0.5, not {value!r}") from None
+    if not 0 <= seconds < 86400:
+        raise exceptions.OptionsError(f"{name} must be between 0 and 86400 seconds, not {value!r}")
+    return seconds
+
+
 type ConfigListener = Callable[[bool, str, list[str], dict[str, int], str], None]
 
 
@@ -31,6 +42,7 @@ class RuleStore:
         self.listeners: list[ConfigListener] = []
         self._watch_task: asyncio.Task | None = None
         self._seen: str = ""
+        self.poll = 1.0
 
     def load(self, loader) -> None:
         loader.add_option(
@@ -41,12 +53,14 @@ class RuleStore:
         )
         loader.add_option(
             "sg_rules_poll",
-            float,
-            1.0,
-            "Seconds between checks of the rules directory for changes; 0 disables hot reload.",
+            str,
+            "1",
+            "Seconds between checks of the rules directory for changes (e.g. 0.5); 0 disables hot reload.",
         )
 
     def configure(self, updated: set[str]) -> None:
+        if "sg_rules_poll" in updated:
+            self.poll = parse_seconds("sg_rules_poll", ctx.options.sg_rules_poll)
         if "sg_rules" not in updated:
             return
         directory = ctx.options.sg_rules
@@ -68,7 +82,7 @@ class RuleStore:
         log.info("shadowgate rules loaded from %s: %s", directory, new.counts)
 
     def running(self) -> None:
-        if ctx.options.sg_rules_poll > 0 and self._watch_task is None:
+        if self.poll > 0 and self._watch_task is None:
             self._watch_task = asyncio.get_running_loop().create_task(self._watch())
 
     def done(self) -> None:
@@ -78,7 +92,7 @@ class RuleStore:
 
     async def _watch(self) -> None:
         while True:
-            await asyncio.sleep(max(ctx.options.sg_rules_poll, 0.1))
+            await asyncio.sleep(max(self.poll, 0.1))
             directory = ctx.options.sg_rules
             try:
                 current = await asyncio.to_thread(rules_fingerprint, Path(directory))

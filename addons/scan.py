@@ -33,6 +33,7 @@ from addons.matchers import alone_speed
 from addons.matchers import anchor_literal
 from addons.matchers import check_pattern
 from addons.matchers import hs_check
+from addons.matchers import literal_counts
 from addons.matchers import merge_windows
 from addons.model import ScanReport
 from addons.model import Segment
@@ -54,8 +55,14 @@ TRIGGERS: dict[str, bytes] = {
     rb"(?:[^0-9A-Za-z:/\-]|$)",
     **decode.TRIGGERS,
 }
-_TRIGGER_FLAGS = {"broken-digits": hs.HS_FLAG_MULTILINE}
-DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "double", "triple")
+_TRIGGER_FLAGS = {"broken-digits": hs.HS_FLAG_MULTILINE, **{k: 0 for k in decode.HINTED}}
+_W = rb"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|niner|double|triple|treble)"
+# two digit tokens in a row, at least one a word ("four one", "4 one", "oh seven"): lone "one"s don't fire
+TRIGGERS["digit-words"] = (
+    rb"(?i)\b(?:" + _W + rb"|[0-9])[\s,.\-/]{1,3}" + _W + rb"\b|\b" + _W + rb"[\s,.\-/]{1,3}[0-9]\b"
+)
+_TRIGGER_FLAGS["digit-words"] = 0
+FREQUENT = 8  # keyword hits in the 64 KB sample above which a keyword is "frequent" (see _build)
 
 
 @dataclass(slots=True)
@@ -156,13 +163,18 @@ class Scanner:
                 literal(w, "word", d)
             if d.mode == "anchor" and d.anchor:
                 literal(d.anchor, "anchor", d)
-        for w in DIGIT_WORDS:
-            if w.encode() not in owners:
-                literal(w, "digit", None)
-        self._literal_owner = [(kind, tuple(lst)) for kind, lst in owners.values()]
-
-        flags = hs.HS_FLAG_CASELESS | hs.HS_FLAG_SOM_LEFTMOST
-        self._locator = Locator(regexes, [(k, flags) for k in owners])
+        # Frequent keywords ("key", "token", "://") would flood the pass with hits: they are reported once
+        # per view, and their detectors confirm over the whole view instead of around each hit.
+        counts = literal_counts([k for k, (kind, _) in owners.items() if kind == "kw"])
+        literals: list[tuple[bytes, int]] = []
+        self._literal_owner = []
+        for key, (kind, lst) in owners.items():
+            flags = hs.HS_FLAG_CASELESS | hs.HS_FLAG_SOM_LEFTMOST
+            if kind == "kw" and counts.get(key, 0) >= FREQUENT:
+                kind, flags = "kw-view", hs.HS_FLAG_CASELESS | hs.HS_FLAG_SINGLEMATCH
+            literals.append((key, flags))
+            self._literal_owner.append((kind, tuple(lst)))
+        self._locator = Locator(regexes, literals)
 
     # --- public API --------------------------------------------------------------------------------
 
@@ -212,7 +224,7 @@ class Scanner:
         if truncated:
             not_inspected.append("scan-limit")
         hits: list[Hit] = []
-        first = self._locate(raw_views)
+        first = self._locate(raw_views, [k for k, (_, n) in enumerate(raw_views) if segments[n].joined])
         extra: list[tuple[View, int]] = []
         for vh in first:
             self._confirm(vh, active, fingerprinter, segments, hits)
@@ -241,25 +253,36 @@ class Scanner:
                 break
         return out, scanned, truncated
 
-    def _locate(self, views: list[tuple[View, int]]) -> list[_ViewHits]:
-        """One batched pass over every view; hits distributed back to their view (byte offsets)."""
+    def _locate(self, views: list[tuple[View, int]], need: Sequence[int] = ()) -> list[_ViewHits]:
+        """One batched pass over every view; hits distributed back to their view (byte offsets).
+        Returns the views that need more work: hits, triggers, non-ASCII text or joined siblings."""
         if not views:
             return []
         parts: list[bytes] = []
-        out: list[_ViewHits] = []
+        starts: list[int] = []
         pos = 0
-        for view, seg in views:
-            ascii_ = view.text.isascii()
-            data = view.text.encode() if ascii_ else view.text.encode("utf-8", "replace")
-            out.append(_ViewHits(view, seg, pos, pos + len(data), ascii_))
+        for view, _ in views:
+            text = view.text
+            data = text.encode() if text.isascii() else text.encode("utf-8", "replace")
+            starts.append(pos)
             parts.append(data)
             pos += len(data) + len(SEP)
         buf = SEP.join(parts)
-        starts = [vh.start for vh in out]
+        found: dict[int, _ViewHits] = {}
+
+        def get(k: int) -> _ViewHits:
+            vh = found.get(k)
+            if vh is None:
+                view, seg = views[k]
+                size = len(parts[k])
+                vh = found[k] = _ViewHits(view, seg, starts[k], starts[k] + size, size == len(view.text))
+                vh.data = parts[k]
+            return vh
+
         regex_hits, literal_hits = self._locator.run(buf)
         owners = self._regex_owner
         for i, e in regex_hits:
-            vh = out[max(0, bisect.bisect_right(starts, e - 1) - 1)]
+            vh = get(max(0, bisect.bisect_right(starts, e - 1) - 1))
             kind, owner = owners[i]
             end = min(e, vh.end) - vh.start
             if kind == "det":
@@ -267,12 +290,16 @@ class Scanner:
             else:
                 vh.triggers.setdefault(owner, []).append(end)  # type: ignore[arg-type]
         for i, s, e in literal_hits:
-            vh = out[max(0, bisect.bisect_right(starts, s) - 1)]
+            vh = get(max(0, bisect.bisect_right(starts, s) - 1))
             if e <= vh.end:
                 vh.literal.append((i, s - vh.start, e - vh.start))
-        for vh in out:
-            vh.data = buf[vh.start:vh.end]
-        return out
+        for k in need:  # views that get extra views even without hits (joined siblings)
+            if k not in found:
+                get(k)
+        for k, (view, _) in enumerate(views):
+            if k not in found and len(parts[k]) != len(view.text):
+                get(k)  # non-ASCII: needs a normalized view
+        return [found[k] for k in sorted(found)]
 
     def _confirm(self, vh: _ViewHits, active: set[int], fp: Fingerprinter, segments, out: list[Hit]) -> None:
         data = vh.data
@@ -292,6 +319,9 @@ class Scanner:
                 if kind == "word":
                     if (s == 0 or data[s - 1] not in _WORDCHARS) and (e == len(data) or data[e] not in _WORDCHARS):
                         cands.append((d, s, e))
+                    continue
+                if kind == "kw-view":
+                    windows.setdefault(id(d), (d, []))[1].append((0, len(data)))
                     continue
                 w = d.confirm.width * scale  # type: ignore[union-attr]
                 r = w + (KEYWORD_RADIUS * scale if kind == "kw" else 0)
@@ -332,23 +362,21 @@ class Scanner:
             if folded is not None:
                 out.append(View("normalized", *folded))
                 base_text, base_map = folded
-        words = _clusters([(s, e) for i, s, e in vh.literal if self._literal_owner[i][0] == "digit"])
-        if words or base_map is not None:
-            spots = words if base_map is None and vh.ascii else None
+        ends = vh.triggers.get("digit-words", [])
+        if ends and not vh.ascii:
+            ends = list(char_offsets(vh.data, ends).values())
+        if ends or base_map is not None:  # the normalized view (small, or all of a non-Latin text) is searched
+            spots = [(max(0, e - 40), e) for e in ends] if base_map is None else None
             spelled = spell_digits(base_text, base_map, spots)
             if spelled is not None:
                 out.append(View("spelled-digits", *spelled))
         kinds = [k for k in decode.ORDER if k in vh.triggers]
         if kinds:
-            out.extend(decode.decoded_views(text, kinds, data=vh.data))
+            hints = {k: vh.triggers[k] for k in decode.HINTED if k in vh.triggers}
+            if not vh.ascii:
+                hints = {k: [to for to in char_offsets(vh.data, v).values()] for k, v in hints.items()}
+            out.extend(decode.decoded_views(text, kinds, data=vh.data, hints=hints))
         return out
-
-
-def _clusters(words: list[tuple[int, int]], gap: int = 12) -> list[tuple[int, int]]:
-    """Digit-word hits with another one close by ("four one …"); lone "one"s in prose are dropped."""
-    words.sort()
-    return [w for k, w in enumerate(words)
-            if (k and w[0] - words[k - 1][1] <= gap) or (k + 1 < len(words) and words[k + 1][0] - w[1] <= gap)]
 
 
 def check_disabled(specs: Sequence[DetectorSpec]) -> dict[str, str]:

@@ -37,8 +37,8 @@ def chain(rules_copy, tmp_path):
     audit = AuditLog(store, enforcer)
     with taddons.context(store, classifier, enforcer, audit) as tctx:
         tctx.options.confdir = str(tmp_path / "certs")
-        tctx.configure(audit, sg_log_file=str(tmp_path / "events.jsonl"), sg_log_flush=0.05)
-        tctx.configure(store, sg_rules=str(rules_copy), sg_rules_poll=0)
+        tctx.configure(audit, sg_log_file=str(tmp_path / "events.jsonl"), sg_log_flush="0.05")
+        tctx.configure(store, sg_rules=str(rules_copy), sg_rules_poll="0")
         tctx.configure(enforcer, sg_fingerprint_key=str(tmp_path / "fp.key"))
         yield tctx, store, classifier, enforcer, audit
         audit.done()

@@ -34,6 +34,10 @@ def load(tmp_path, body, files=None):
     return scanner, problems.items
 
 
+def M(line: int) -> str:
+    return f"rules/detectors/x.yaml:{line}: detectors[0] 'secret-demo-token': "
+
+
 def with_line(line_no, old, new, body=GOOD):
     lines = body.splitlines(keepends=True)
     assert old in lines[line_no]
@@ -49,51 +53,51 @@ def test_good(tmp_path):
 # (body, expected problem); the record starts at line 3 of x.yaml
 CASES = [
     (with_line(4, "keywords:", "keyword:"),
-     "rules/detectors/x.yaml:7: detectors[0] 'secret-demo-token': unknown field 'keyword' (did you mean 'keywords'?)"),
+     M(7) + "unknown field 'keyword' (did you mean 'keywords'?)"),
     (with_line(2, "secret", "secrets"),
-     "rules/detectors/x.yaml:5: detectors[0] 'secret-demo-token': field 'category' has 'secrets', expected one of: "
+     M(5) + "field 'category' has 'secrets', expected one of: "
      "secret, financial, national-id, pii, contact, health, source-code, classification, custom (did you mean "
      "'secret'?)"),
     (with_line(3, "high", "urgent"),
-     "rules/detectors/x.yaml:6: detectors[0] 'secret-demo-token': field 'severity' has 'urgent', expected one of: "
+     M(6) + "field 'severity' has 'urgent', expected one of: "
      "informational, low, medium, high, critical"),
     (with_line(4, "[dmo_]", "[DMO_]"),
-     "rules/detectors/x.yaml:7: detectors[0] 'secret-demo-token': keyword 'DMO_' must be lower-case and not blank"),
+     M(7) + "keyword 'DMO_' must be lower-case and not blank"),
     (with_line(5, "'\\bdmo_[A-Za-z0-9]{24}\\b'", "'dmo_(?=x)'"),
-     "rules/detectors/x.yaml:8: detectors[0] 'secret-demo-token': pattern is not valid RE2: invalid perl operator: (?="),
+     M(8) + "pattern is not valid RE2: invalid perl operator: (?="),
     (with_line(5, "'\\bdmo_[A-Za-z0-9]{24}\\b'", "'(dmo_'"),
-     "rules/detectors/x.yaml:8: detectors[0] 'secret-demo-token': pattern is not valid RE2: missing ): (dmo_"),
+     M(8) + "pattern is not valid RE2: missing ): (dmo_"),
     (GOOD.replace("keywords: [dmo_]", "keywordless: true").replace("'\\bdmo_[A-Za-z0-9]{24}\\b'", "'dmo_\\C{24}'"),
-     "rules/detectors/x.yaml:8: detectors[0] 'secret-demo-token': hyperscan rejects the pattern: "),
+     M(8) + "hyperscan rejects the pattern: "),
     (with_line(5, "'\\bdmo_[A-Za-z0-9]{24}\\b'", "'x*'"),
-     "rules/detectors/x.yaml:8: detectors[0] 'secret-demo-token': pattern matches the empty string"),
+     M(8) + "pattern matches the empty string"),
     (GOOD + "    validator: luhnn\n",
-     "rules/detectors/x.yaml:12: detectors[0] 'secret-demo-token': unknown validator 'luhnn'"),
+     M(12) + "unknown validator 'luhnn'"),
     (GOOD + "    secret_group: 2\n",
-     "rules/detectors/x.yaml:8: detectors[0] 'secret-demo-token': secret_group 2 but the pattern has 0 group(s)"),
+     M(8) + "secret_group 2 but the pattern has 0 group(s)"),
     (GOOD + "    min_count: yes\n",
-     "rules/detectors/x.yaml:12: detectors[0] 'secret-demo-token': field 'min_count' must be an integer, got the boolean true"),
+     M(12) + "field 'min_count' must be an integer, got the boolean true"),
     (GOOD + "    confidence: 1.5\n",
-     "rules/detectors/x.yaml:12: detectors[0] 'secret-demo-token': confidence must be between 0 and 1, got 1.5"),
+     M(12) + "confidence must be between 0 and 1, got 1.5"),
     (GOOD + "    context: {words: [x], windw: 3}\n",
      "rules/detectors/x.yaml:12: detectors[0] 'secret-demo-token' context: unknown field 'windw' (did you mean "
      "'window'?)"),
     (GOOD.replace("    keywords: [dmo_]\n", ""),
-     "rules/detectors/x.yaml:7: detectors[0] 'secret-demo-token': a pattern detector needs 'keywords' (or "
+     M(7) + "a pattern detector needs 'keywords' (or "
      "'keywordless: true' when no literal anchor exists)"),
     (GOOD + "    words_file: w.txt\n",
-     "rules/detectors/x.yaml:12: detectors[0] 'secret-demo-token': exactly one of 'pattern', 'words_file', "
+     M(12) + "exactly one of 'pattern', 'words_file', "
      "'edm_file' is required (found pattern, words_file)"),
     (GOOD.replace("token = dmo_${gen:A-Za-z0-9:24}", "token = dmo_${gen:A-Za-z0-9:23}"),
-     "rules/detectors/x.yaml:10: detectors[0] 'secret-demo-token': example match[0] was not found"),
+     M(10) + "example match[0] was not found"),
     (GOOD.replace("'dmo_short'", "'dmo_abcdefghijklmnopqrstuvwx'"),
-     "rules/detectors/x.yaml:11: detectors[0] 'secret-demo-token': example no_match[0] was found as 'dmo_…wx' "
+     M(11) + "example no_match[0] was found as 'dmo_…wx' "
      "(view raw)"),
     (GOOD + "    examples2: {}\n",
-     "rules/detectors/x.yaml:12: detectors[0] 'secret-demo-token': unknown field 'examples2' (did you mean "
+     M(12) + "unknown field 'examples2' (did you mean "
      "'examples'?)"),
     (GOOD.replace("      no_match: ['dmo_short']\n", ""),
-     "rules/detectors/x.yaml:9: detectors[0] 'secret-demo-token': examples need at least one 'no_match' entry"),
+     M(9) + "examples need at least one 'no_match' entry"),
     (GOOD + GOOD,
      "rules/detectors/x.yaml:12: duplicate detector id 'secret-demo-token' (first at rules/detectors/x.yaml:3)"),
     (GOOD.replace("secret-demo-token", "demo-token"),
@@ -115,7 +119,7 @@ def test_failing_detector_is_not_scanned(tmp_path):
 def test_evasion_example_must_be_found(tmp_path):
     body = GOOD + "      evasions: ['dmo-${gen:A-Za-z0-9:24}']\n"
     _, problems = load(tmp_path, body)
-    assert problems == ["rules/detectors/x.yaml:12: detectors[0] 'secret-demo-token': example evasions[0] was not found"]
+    assert problems == [M(12) + "example evasions[0] was not found"]
 
 
 WORDS = """\

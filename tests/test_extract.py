@@ -133,8 +133,12 @@ def test_multipart():
 
 @pytest.mark.parametrize(
     ("ctype", "kind", "note"),
-    [("image/png", "binary", "binary:image/png"), ("application/octet-stream", "binary", "binary:application/octet-stream"),
-     ("text/markdown", "text", None), (None, "text", None)],
+    [
+        ("image/png", "binary", "binary:image/png"),
+        ("application/octet-stream", "binary", "binary:application/octet-stream"),
+        ("text/markdown", "text", None),
+        (None, "text", None),
+    ],
 )
 def test_content_types(ctype, kind, note):
     body = b"\x89PNG\x00\x00" if kind == "binary" else b"# hello"

@@ -20,6 +20,7 @@ from addons.auditlog import AuditLog
 from addons.classify import Classifier
 from addons.enforce import Enforcer
 from addons.flowstate import get_state
+from addons.jsonrpc import MAX_BODY
 from addons.mcpsession import McpSessions
 from addons.mcpsession import SseTap
 from addons.mcpsession import split_events
@@ -144,8 +145,8 @@ def chain(rules_copy, tmp_path, monkeypatch):
     sessions = McpSessions(store, enforcer, audit)
     with taddons.context(store, classifier, enforcer, sessions, audit) as tctx:
         tctx.options.confdir = str(tmp_path / "certs")
-        tctx.configure(audit, sg_log_file=str(tmp_path / "events.jsonl"), sg_log_flush=0.05)
-        tctx.configure(store, sg_rules=str(rules_copy), sg_rules_poll=0)
+        tctx.configure(audit, sg_log_file=str(tmp_path / "events.jsonl"), sg_log_flush="0.05")
+        tctx.configure(store, sg_rules=str(rules_copy), sg_rules_poll="0")
         tctx.configure(enforcer, sg_fingerprint_key=str(tmp_path / "fp.key"))
         yield Chain(tctx, store, classifier, enforcer, sessions, audit, tmp_path / "events.jsonl")
         audit.done()
@@ -369,3 +370,13 @@ def test_non_mcp_json_is_left_alone(chain):
     assert sent == ex["response"]["body"].encode()
     events = chain.events()
     assert mcp_lines(events) == [] and "mcp" not in events[-1]["unmapped"]["shadowgate"]
+
+
+def test_an_oversized_event_releases_the_stream_and_later_blocks_answer_in_the_post(chain):
+    exchanges, get, _ = open_legacy_stream(chain)
+    huge = b"event: message\r\ndata: " + b"x" * (MAX_BODY + 10)
+    assert feed(get, huge[:100]) == b""
+    assert feed(get, huge[100:]) == huge  # released as it came, nothing lost
+    assert feed(get, b"\r\n\r\n") == b"\r\n\r\n" and not chain.sessions.streams
+    call = chain.send(exchanges[4])
+    assert call.response is not None and json.loads(call.response.content)["error"]["data"]["event_id"]

@@ -297,3 +297,43 @@ def test_build_edm_format():
     assert lines[0] == f"# shadowgate-edm v1 key_id={FP.key_id} count=2"
     assert len(lines) == 3 and all(len(x) == 64 for x in lines[1:])
     assert "a-value" not in text
+
+
+def test_concurrent_scans_from_threads(scanner):
+    import threading
+
+    errors, results = [], []
+
+    def work():
+        try:
+            for _ in range(50):
+                results.append(len(scan(scanner, f"aws {AWS} card 4111 1111 1111 1111 " * 20).findings))
+        except Exception as e:  # pragma: no cover - the failure being tested for
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and set(results) == {40}
+
+
+@pytest.mark.parametrize(
+    ("needle", "view", "detector"),
+    [
+        (f"AKIA\u200b{AWS[4:]}", "normalized", "secret-aws-access-key-id"),
+        ("four one one one one one one one one one one one one one one one", "spelled-digits", "fin-card-visa"),
+        (base64.b64encode(b"4111 1111 1111 1111").decode(), "decoded:base64", "fin-card-visa"),
+        ("4111\n1111\n1111\n1111", "normalized", "fin-card-visa"),
+        ("٤١١١ ١١١١ ١١١١ ١١١١", "normalized", "fin-card-visa"),
+    ],
+)
+@pytest.mark.parametrize("filler", ["ascii", "non-ascii"])
+def test_evasions_inside_large_texts_use_windowed_views(scanner, needle, view, detector, filler):
+    pad = ("lorem ipsum dolor sit amet " if filler == "ascii" else "Größe café Ünïcödé текст ") * 2000
+    text = pad + " " + needle + " " + pad
+    found = [f for f in scan(scanner, text).findings if f.detector_id == detector]
+    assert [f.view for f in found] == [view]
+    (f,) = found
+    assert text[f.start:f.end].strip() in (needle, needle.replace(" ", "")) or needle in text[f.start - 1:f.end + 1]

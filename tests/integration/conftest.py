@@ -9,8 +9,9 @@ Fixtures:
   proxy            module: a proxy on a copy of the shipped rules
 
 Proxies run on copies of rules/ ($SG_TEST_RULES_SOURCE overrides the source, e.g. a known-good
-snapshot while rules/ is being edited). Every proxy started through a launcher is stopped at teardown, and every line of its event log is
-then checked with tests/ocsf.py (framing + OCSF 1.8.0 schema); a bad line fails the teardown.
+snapshot while rules/ is being edited). Every proxy started through a launcher is stopped at
+teardown, and every line of its event log is then checked with tests/ocsf.py (framing + OCSF 1.8.0
+schema); a bad line fails the teardown.
 """
 
 from __future__ import annotations
