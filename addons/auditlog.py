@@ -182,7 +182,8 @@ class AuditLog:
         ruleset, fingerprinter = self.store.ruleset, self.enforcer.fingerprinter
         findings: tuple = ()
         if ruleset is not None and fingerprinter is not None and len(path) > 16:
-            findings = ruleset.scanner.scan([Segment(where="url.path", text=path)], fingerprinter=fingerprinter).findings
+            segment = Segment(where="url.path", text=path)
+            findings = ruleset.scanner.scan([segment], fingerprinter=fingerprinter).findings
         return safe_path(path, findings)
 
     def _key_id(self) -> str:

@@ -87,9 +87,18 @@ def compile_detector(spec: DetectorSpec) -> tuple[Compiled | None, str | None]:
     ), None  # fmt: skip
 
 
+_CLOG = [0.0] + [c * math.log2(c) for c in range(1, 4097)]
+
+
 def entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
     n = len(value)
-    return -sum(c / n * math.log2(c / n) for c in Counter(value).values()) if n else 0.0
+    if not n:
+        return 0.0
+    counts = [value.count(c) for c in set(value)]
+    if n > 4096:
+        return -sum(c / n * math.log2(c / n) for c in counts)
+    return math.log2(n) - sum(_CLOG[c] for c in counts) / n
 
 
 def mask(value: str, canon: str | None = None) -> str:

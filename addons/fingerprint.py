@@ -22,8 +22,10 @@ KEY_BYTES = 32
 
 def canonical(value: str) -> str:
     """The form a value is fingerprinted in: NFKC, no format characters; digit runs without separators."""
-    text = unicodedata.normalize("NFKC", value)
-    if not text.isascii():
+    if value.isascii():
+        text = value
+    else:
+        text = unicodedata.normalize("NFKC", value)
         text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     if len(text) <= 64 and _DIGIT.search(text):
         digits = _SEPARATORS.sub("", text)
@@ -48,12 +50,11 @@ class Fingerprinter:
 
     def of_canonical(self, canon: str) -> str:
         """The fingerprint of a value already in canonical form (see `canonical`)."""
-        return hmac.new(self._key, canon.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, canon.encode("utf-8", "replace"), "sha256").hex()
 
     def fingerprint_folded(self, value: str) -> str:
         """Case-insensitive variant (exact data match): canonical value, then casefold."""
-        data = canonical(value).casefold().encode("utf-8", "replace")
-        return hmac.new(self._key, data, hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, canonical(value).casefold().encode("utf-8", "replace"), "sha256").hex()
 
     def __repr__(self) -> str:
         return f"Fingerprinter(key_id={self.key_id!r})"

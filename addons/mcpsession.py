@@ -39,23 +39,20 @@ log = logging.getLogger(__name__)
 MAX_TOOLS = 128  # tool names kept per tools/list result
 MAX_PENDING_CALLS = 16384  # legacy calls waiting for their result, over all sessions
 RESULT_METHODS = frozenset({"tools/list", "tools/call"})  # legacy results that get their own 6003 line
-_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)")
-_BLANK = (b"\r\n", b"\r", b"\n")
+_EOL = re.compile(rb"\r\n|\r|\n")
 
 
 def split_events(data: bytes, final: bool = False) -> tuple[list[bytes], bytes]:
     """(complete raw SSE event blocks, each ending in its blank line; the unfinished rest). A CR at the
-    very end may be half of a CRLF, so it stays in the rest unless `final`."""
-    scan = data if final or not data.endswith(b"\r") else data[:-1]
+    very end may be half of a CRLF, so it stays in the rest unless `final`. Linear in len(data)."""
+    end = len(data) if final or not data.endswith(b"\r") else len(data) - 1
     blocks: list[bytes] = []
-    start = pos = 0
-    for m in _LINE.finditer(scan):
-        if m.start() != pos:
-            break
-        pos = m.end()
-        if m.group() in _BLANK:
-            blocks.append(data[start:pos])
-            start = pos
+    start = line = 0
+    for m in _EOL.finditer(data, 0, end):
+        if m.start() == line:  # an empty line ends the event
+            blocks.append(data[start : m.end()])
+            start = m.end()
+        line = m.end()
     return blocks, data[start:]
 
 
@@ -119,6 +116,13 @@ class SseTap:
     def _feed(self, chunk: bytes) -> list[bytes]:
         final = chunk == b""
         out = [chunk]
+        if self.parse and not final and b"\n" not in chunk and b"\r" not in chunk:
+            self.rest += chunk  # no line end: no event can complete (keeps long lines linear)
+            if len(self.rest) <= MAX_BODY:
+                return [] if self.hold else [chunk]
+            out = [self.rest] if self.hold else [chunk]
+            self._stop()  # an event too large to look at
+            return out
         if self.parse:
             held = self.hold
             blocks, self.rest = split_events(self.rest + chunk, final)

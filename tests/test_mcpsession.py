@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,14 @@ def mcp_lines(events: list[dict], operation: str | None = None) -> list[dict]:
 )
 def test_split_events(data, final, blocks, rest):
     assert split_events(data, final) == (blocks, rest)
+
+
+def test_split_events_is_linear_on_long_lines():
+    start = time.monotonic()
+    blocks, rest = split_events(b"data: " + b"x" * (4 << 20))
+    many, _ = split_events(b"data: 1\n\n" * 200_000)
+    assert (blocks, len(rest), len(many)) == ([], (4 << 20) + 6, 200_000)
+    assert time.monotonic() - start < 2.0
 
 
 def test_tool_names_are_bounded_and_tolerant():
