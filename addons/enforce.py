@@ -139,6 +139,24 @@ class Enforcer:
             log.exception("shadowgate: enforcement failed for flow %s", flow.id)
             self._fail(flow, state, "internal-error")
 
+    def redecide(self, flow: http.HTTPFlow, state: FlowState) -> None:
+        """Decide again when the response revealed what the request did not (an MCP stream).
+
+        A response not yet sent is replaced by the block answer; a stream already flowing is cut.
+        """
+        ruleset = self.store.ruleset
+        if ruleset is None or state.decision is None:
+            return
+        previous = state.decision
+        decision = self._decide(ruleset, state)
+        if decision.effective not in (Action.BLOCK, Action.REDIRECT) or previous.effective is Action.BLOCK:
+            return
+        state.notes.append("decided-on-response")
+        if flow.response is not None and flow.response.stream:
+            flow.kill()
+            return
+        self._block(flow, state, decision, ruleset)
+
     # --- steps -----------------------------------------------------------------------------
 
     def _inspect(self, flow: http.HTTPFlow, state: FlowState, ruleset: RuleSet) -> None:

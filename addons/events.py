@@ -392,12 +392,16 @@ def finding_events(rec: FlowRecord, *, hostname: str, fingerprint_key_id: str) -
             for g in groups.values()]
 
 
+# MCP requests without a JSON-RPC body: what they do at the transport level.
+BODYLESS_OPERATIONS = {"GET": "stream/open", "DELETE": "session/delete", "HEAD": "http/head", "OPTIONS": "http/options"}
+
+
 def api_activity(rec: FlowRecord, *, hostname: str) -> dict:
     """API Activity (6003, ai_operation) for one MCP JSON-RPC call; needs rec.facts.mcp."""
     m, d = rec.facts.mcp, rec.decision
     if m is None:
         raise ValueError("api_activity needs facts.mcp")
-    method = _clip(m.method or "unknown", 128)
+    method = _clip(m.method or BODYLESS_OPERATIONS.get(rec.facts.method, f"http/{rec.facts.method.lower()}"), 128)
     server = m.server or rec.facts.host
     ev = _envelope(rec.time_ms, new_event_id(), rec.flow_id, (6003, "API Activity", 6), (99, method),
                    "shadowgate.mcp", MCP_PROFILES, hostname)

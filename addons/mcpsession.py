@@ -161,7 +161,10 @@ class SseTap:
             request=state.facts.mcp, status=response.status_code, headers=lower_headers(response.headers),
             first_bytes=block,
         )
+        was_mcp = state.facts.mcp.is_mcp
         state.update(mcp=refined)
+        if refined.is_mcp and not was_mcp:
+            self.owner.enforcer.redecide(self.flow, state)
         if self.legacy and name == "endpoint" and refined.is_mcp and refined.session_id:
             self.session = refined.session_id
             self.owner.open_stream(self.session, self)
@@ -178,7 +181,7 @@ class SseTap:
 
 class McpSessions:
     def __init__(self, store: RuleStore, enforcer: Enforcer, audit: AuditLog) -> None:
-        self.store, self.audit = store, audit
+        self.store, self.audit, self.enforcer = store, audit, enforcer
         self.sessions = LegacySessions()
         self.streams: dict[str, SseTap] = {}  # legacy session id -> its live GET stream tap
         self.calls: OrderedDict[tuple[str, str | int], PendingCall] = OrderedDict()
@@ -230,7 +233,10 @@ class McpSessions:
         refined = ruleset.mcp.match_response(
             request=m, status=response.status_code, headers=lower_headers(response.headers), first_bytes=body
         )
+        was_mcp = m.is_mcp
         state.update(mcp=refined)
+        if refined.is_mcp and not was_mcp:
+            self.enforcer.redecide(flow, state)
         if _wants_tools(refined):
             state.mcp_tools = tool_names(body)
 

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from addons import events
+from addons.events import BODYLESS_OPERATIONS
 from addons.events import FlowRecord
 from addons.events import api_activity
 from addons.events import config_event
@@ -356,7 +357,8 @@ def test_api_activity_validates(mcp, user, action):
     ev = api_activity(rec, hostname=HOST)
     assert_valid(to_line(ev))
     assert ev["class_uid"] == 6003 and ev["activity_id"] == 99
-    assert ev["api"]["operation"] == (mcp.method or "unknown")
+    bodyless = BODYLESS_OPERATIONS.get(rec.facts.method, f"http/{rec.facts.method.lower()}")
+    assert ev["api"]["operation"] == (mcp.method or bodyless)
     assert "actor" in ev and "src_endpoint" in ev
     if mcp.tool:
         server = mcp.server or "mcp.example.com"

@@ -389,3 +389,15 @@ def test_an_oversized_event_releases_the_stream_and_later_blocks_answer_in_the_p
     assert feed(get, b"\r\n\r\n") == b"\r\n\r\n" and not chain.sessions.streams
     call = chain.send(exchanges[4])
     assert call.response is not None and json.loads(call.response.content)["error"]["data"]["event_id"]
+
+
+def test_stream_recognised_as_mcp_on_its_first_event_is_decided_again(chain):
+    _, get, _ = open_legacy_stream(chain)
+    state = get_state(get)
+    assert state.decision.policy_id == "policy-log-shadow-mcp"  # not policy-default, as at header time
+    assert "decided-on-response" not in state.notes  # a log decision does not cut the stream
+    feed(get, b"")
+    chain.finish(get)
+    line = [e for e in chain.events() if e["class_uid"] == 4002 and e["http_request"]["url"]["path"] == "/sse"][0]
+    assert line["policy"]["uid"] == "policy-log-shadow-mcp"
+    assert [e["api"]["operation"] for e in mcp_lines(chain.events())] == ["stream/open"]
