@@ -170,6 +170,18 @@ def cmd_fingerprint(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_edm_build(args: argparse.Namespace) -> int:
+    from addons.detectors import build_edm
+
+    fp = _fingerprinter(args.key, Path(args.certs))
+    source = sys.stdin if args.values in (None, "-") else open(args.values, encoding="utf-8")
+    with source:
+        values = [line.rstrip("\r\n") for line in source if line.strip()]
+    sys.stdout.write(build_edm(values, fp))
+    print(f"{len(values)} values hashed with key {fp.key_id}", file=sys.stderr)
+    return 0
+
+
 # --- classify ----------------------------------------------------------------------------------
 
 
@@ -321,6 +333,14 @@ def build_parser() -> argparse.ArgumentParser:
     fingerprint.add_argument("--key", help="fingerprint key file (default certs/shadowgate-fingerprint.key)")
     fingerprint.add_argument("--certs", default=str(home / "certs"), help=argparse.SUPPRESS)
     fingerprint.set_defaults(func=cmd_fingerprint)
+
+    edm = sub.add_parser("edm", help="exact data match: hash a list of sensitive values for an EDM detector")
+    edm_sub = edm.add_subparsers(dest="edm_command", required=True)
+    edm_build = edm_sub.add_parser("build", help="read one value per line, print the EDM file (keyed hashes only)")
+    edm_build.add_argument("values", nargs="?", help="file with one value per line, or - for standard input")
+    edm_build.add_argument("--key", help="fingerprint key file (default certs/shadowgate-fingerprint.key)")
+    edm_build.add_argument("--certs", default=str(home / "certs"), help=argparse.SUPPRESS)
+    edm_build.set_defaults(func=cmd_edm_build)
 
     ca = sub.add_parser("ca", help="the proxy CA certificate: path or export for devices")
     group = ca.add_mutually_exclusive_group(required=True)
