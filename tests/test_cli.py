@@ -87,7 +87,8 @@ def test_edm_build_then_enabled_detector_finds_listed_values_only(rules_copy, tm
     shutil.copytree(rules_copy, rules)
     (rules / "detectors" / "edm" / "customers.edm").write_text(built.stdout)
     custom = rules / "detectors" / "custom.yaml"
-    custom.write_text(custom.read_text().replace("    enabled: false\n    edm_file:", "    enabled: true\n    edm_file:"))
+    enabled = custom.read_text().replace("    enabled: false\n    edm_file:", "    enabled: true\n    edm_file:")
+    custom.write_text(enabled)
     text = "refund CUS-2025-123456 but not CUS-2025-999999"
     result = shadowgate("scan", "--rules", str(rules), "--key", key, stdin=text)
     found = [f for f in json.loads(result.stdout)["findings"] if f["detector"] == "edm-customer-id"]
