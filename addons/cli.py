@@ -46,18 +46,25 @@ def _print_problems(error: Exception) -> None:
         print(line, file=sys.stderr)
 
 
-# --- run -------------------------------------------------------------------------------------
-
-
-def cmd_run(args: argparse.Namespace) -> int:
+def _load_rules(directory: str):
+    """The RuleSet, or None after printing every problem as file:line."""
     from addons.rules import RuleError
     from addons.rules import load_ruleset
 
     try:
-        ruleset = load_ruleset(args.rules)
+        return load_ruleset(directory)
     except RuleError as e:
-        print(f"shadowgate: cannot start, the rules in {args.rules} have problems:", file=sys.stderr)
         _print_problems(e)
+        return None
+
+
+# --- run -------------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    ruleset = _load_rules(args.rules)
+    if ruleset is None:
+        print(f"shadowgate: cannot start: the rules in {args.rules} have the problems above", file=sys.stderr)
         return 2
     certs = Path(args.certs)
     cert = ensure_ca(certs)
@@ -105,14 +112,9 @@ Point a device at it:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from addons.rules import RuleError
-    from addons.rules import load_ruleset
-
-    try:
-        ruleset = load_ruleset(args.directory)
-    except RuleError as e:
-        _print_problems(e)
-        print(f"{len(e.problems)} problem(s) in {args.directory}", file=sys.stderr)
+    ruleset = _load_rules(args.directory)
+    if ruleset is None:
+        print(f"rules in {args.directory} have problems (listed above)", file=sys.stderr)
         return 1
     counts = ", ".join(f"{v} {k}" for k, v in ruleset.counts.items())
     print(f"{args.directory}: OK ({counts})")
@@ -130,13 +132,9 @@ def _fingerprinter(key: str | None, certs: Path):
 
 def cmd_scan(args: argparse.Namespace) -> int:
     from addons.model import Segment
-    from addons.rules import RuleError
-    from addons.rules import load_ruleset
 
-    try:
-        ruleset = load_ruleset(args.rules)
-    except RuleError as e:
-        _print_problems(e)
+    ruleset = _load_rules(args.rules)
+    if ruleset is None:
         return 2
     fp = _fingerprinter(args.key, Path(args.certs))
 
@@ -188,13 +186,8 @@ def cmd_edm_build(args: argparse.Namespace) -> int:
 def cmd_classify(args: argparse.Namespace) -> int:
     from urllib.parse import urlsplit
 
-    from addons.rules import RuleError
-    from addons.rules import load_ruleset
-
-    try:
-        ruleset = load_ruleset(args.rules)
-    except RuleError as e:
-        _print_problems(e)
+    ruleset = _load_rules(args.rules)
+    if ruleset is None:
         return 2
     url = urlsplit(args.url if "://" in args.url else f"https://{args.url}")
     host = (url.hostname or "").lower()
