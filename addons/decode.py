@@ -170,7 +170,8 @@ class _Budget:
 
 
 def _one_kind(text: str, kind: str, parent: OffsetMap | None, budget: _Budget,
-              data: bytes | None = None, hints: list[int] | None = None) -> tuple[str, OffsetMap] | None:  # fmt: skip
+              data: bytes | None = None, hints: list[int] | None = None):  # fmt: skip
+    """(decoded text, offset map, original spans of the decoded runs) or None."""
     rx, decoder, chars, tail = _KINDS[kind]
     runs: list[tuple[int, int, str]] = []
     last = -1
@@ -220,7 +221,8 @@ def _one_kind(text: str, kind: str, parent: OffsetMap | None, budget: _Budget,
         b.copy(pos, we)
     decoded, omap = b.build(parent)
     folded = fold(decoded, omap)
-    return folded if folded is not None else (decoded, omap)
+    spans = tuple(parent.span(s, e) if parent is not None else (s, e) for s, e, _ in runs)
+    return (*folded, spans) if folded is not None else (decoded, omap, spans)
 
 
 def decoded_views(
@@ -248,7 +250,7 @@ def decoded_views(
             if res is None:
                 continue
             name = f"decoded:{chain + '+' if chain else ''}{kind}"
-            out.append(View(name, res[0], res[1]))
+            out.append(View(name, res[0], res[1], res[2]))
             if level < depth:
                 todo.append((res[0], res[1], f"{chain + '+' if chain else ''}{kind}", level + 1))
         wanted = set(ORDER)  # nested levels: any encoding

@@ -9,6 +9,7 @@ Messages never hold a matched value except masked previews of the rule's own (fa
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from addons.detector_spec import DetectorSpec
 from addons.detector_spec import parse_detector
 from addons.extract import extract_segments
 from addons.fingerprint import Fingerprinter
+from addons.matchers import SHORT_KEYWORD
+from addons.matchers import is_short
 from addons.model import Segment
 from addons.ruleyaml import LineDict
 from addons.ruleyaml import Problems
@@ -87,9 +90,11 @@ def build_scanner(
 
 
 def check_examples(scanner: Scanner, parsed: Sequence[_Parsed], problems: Problems) -> set[str]:
-    """Run every example through `scanner`; return the ids of detectors whose examples fail."""
+    """Run every example through `scanner`; return the ids of detectors whose examples fail. All examples
+    are scanned in one batch (`Scanner.scan_many`: each one still an independent request)."""
     fp = Fingerprinter.ephemeral()
     failing: set[str] = set()
+    jobs: list[tuple[_Parsed, str, int, int, bool, str]] = []
     for p in parsed:
         spec = p.spec
         for kind, must in (("match", True), ("no_match", False), ("evasions", True)):
@@ -97,24 +102,34 @@ def check_examples(scanner: Scanner, parsed: Sequence[_Parsed], problems: Proble
             for i, (raw, line) in enumerate(zip(items, lines, strict=True)):
                 text = expand_fakes(raw, f"{spec.id}/{kind}/{i}")
                 if spec.edm_file is not None and must:
-                    ok = scanner.has_candidate(spec.id, text)
-                    if not ok:
+                    if not scanner.has_candidate(spec.id, text):
                         problems.add(p.path, line, f"{p.label}: example {kind}[{i}] has no candidate token "
                                      "for 'edm_tokens'")
                         failing.add(spec.id)
                     continue
-                report = scanner.scan(example_segments(text), fingerprinter=fp, only={spec.id})
-                hits = [f for f in report.findings if f.detector_id == spec.id]
-                if must and not hits:
-                    problems.add(p.path, line, f"{p.label}: example {kind}[{i}] was not found")
-                    failing.add(spec.id)
-                elif not must and hits:
-                    h = hits[0]
-                    problems.add(
-                        p.path, line, f"{p.label}: example {kind}[{i}] was found as '{h.preview}' (view {h.view})"
-                    )
-                    failing.add(spec.id)
+                jobs.append((p, kind, i, line, must, text))
+    reports = scanner.scan_many([example_segments(j[5]) for j in jobs], fingerprinter=fp)
+    for (p, kind, i, line, must, text), report in zip(jobs, reports, strict=True):
+        hits = [f for f in report.findings if f.detector_id == p.spec.id]
+        if must and not hits:
+            hint = _short_keyword_hint(p.spec, text)
+            problems.add(p.path, line, f"{p.label}: example {kind}[{i}] was not found{hint}")
+            failing.add(p.spec.id)
+        elif not must and hits:
+            h = hits[0]
+            problems.add(p.path, line, f"{p.label}: example {kind}[{i}] was found as '{h.preview}' (view {h.view})")
+            failing.add(p.spec.id)
     return failing
+
+
+def _short_keyword_hint(spec: DetectorSpec, text: str) -> str:
+    """Why an example may be unreachable: its short keyword only occurs inside a word."""
+    low = text.lower()
+    for kw in spec.keywords:
+        if is_short(kw) and kw in low and not re.search(r"(?:^|[^a-z0-9])" + re.escape(kw), low):
+            return (f" (keyword '{kw}' occurs only inside a word here, and a keyword of at most {SHORT_KEYWORD} "
+                    "characters counts only at the start of a word: add a longer keyword)")
+    return ""
 
 
 def example_segments(text: str) -> list[Segment]:

@@ -2,7 +2,10 @@
 
 Invariants: a value leaves this module only as a masked preview and a keyed fingerprint; the same
 occurrence seen in several views is reported once (raw preferred); `min_count` counts distinct
-values per request; a joined-siblings hit that repeats a sibling's own value is dropped.
+values per request; a joined-siblings hit that repeats a sibling's own value is dropped; a decoded
+view only reports values that overlap a decoded run (plain text is the raw/normalized views' job),
+and never a value that negative context rejected in a plain view of the same segment; the HMAC is
+computed once per distinct reported value.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from addons.normalize import char_offsets
 @dataclass(slots=True)
 class Compiled:
     """A detector ready to run. mode: regex (hyperscan) | keyword (RE2 near keyword hits) |
-    anchor (RE2 near a required literal) | words (literal list)."""
+    kw-regex (hyperscan locates the pattern, then a keyword must be near) | anchor (RE2 near a
+    required literal) | words (literal list)."""
 
     spec: DetectorSpec
     confirm: Confirmer | None
@@ -44,16 +48,26 @@ class Compiled:
     validator: Callable[[str], bool | None] | None
     mode: str = "regex"
     anchor: str | None = None
+    idx: int = -1  # position in the scanner's detector list
+    gate: object | None = None  # kw-regex: low-level RE2 finding any keyword (see matchers.keyword_gate)
+    digit_run: bool = False  # national ids: a span continuing a longer digit run is not a candidate
+    edm: bool = False
 
 
 def near_rx(words: Iterable[str]):
-    """RE2 (case-insensitive) for any word starting at a word boundary (suffixes allowed: card → cards)."""
-    alts = [(r"(?:^|[^A-Za-z0-9])" if w[:1].isalnum() else "") + re.escape(w) for w in words]
+    """RE2 (case-insensitive) for any of `words` as a whole word: not preceded or followed by an ASCII
+    letter or digit (`_` and punctuation are boundaries, so `card_number` has `card`, `cards` has not)."""
+    alts = []
+    for w in words:
+        alts.append((r"(?:^|[^A-Za-z0-9])" if w[:1].isalnum() else "") + re.escape(w)
+                    + (r"(?:[^A-Za-z0-9]|$)" if w[-1:].isalnum() else ""))  # fmt: skip
     return re2_compile("|".join(alts), case_insensitive=True)._regexp
 
 
 def _near(rx, text: str, start: int, end: int) -> bool:
-    window = text[max(0, start):end].encode("utf-8", "replace")
+    """Whether a word of `rx` lies in text[start:end] (its boundary characters may lie one outside)."""
+    lo = start - 1 if start > 0 else 0
+    window = text[lo:end + 1].encode("utf-8", "replace")
     return rx.Match(_UNANCHORED, window, 0, len(window))[0][0] >= 0
 
 
@@ -83,7 +97,7 @@ def compile_detector(spec: DetectorSpec) -> tuple[Compiled | None, str | None]:
         frozenset(canonical(v) for v in spec.allow_values), allow_rx,
         near_rx(spec.context.words) if spec.context else None,
         near_rx(spec.negative.words) if spec.negative else None,
-        validator,
+        validator, digit_run=spec.category == "national-id", edm=spec.edm_file is not None,
     ), None  # fmt: skip
 
 
@@ -119,112 +133,172 @@ class Hit:
     end: int
     value: str
     confidence: float
-    fingerprint: str
+    key: str  # what identifies the value: canonical form (case-folded for EDM)
+    fingerprint: str | None  # EDM: known from the check; else computed in `finish` for kept hits
     where: str
     seg: int
     joined: bool
     canon: str = ""
 
 
+_DIGITS = frozenset("0123456789")
+_RUN_SEPS = frozenset(" -./\u00a0\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
+
+
+def _group(text: str, i: int, step: int) -> int:
+    """Length of the run of ASCII digits starting at text[i] and going in direction `step`."""
+    n = 0
+    while 0 <= i < len(text) and text[i] in _DIGITS:
+        n += 1
+        i += step
+    return n
+
+
+def _continues_digit_run(text: str, value: str, s: int, e: int) -> bool:
+    """Whether a value's digit groups continue outside it: one of its own separators, then a digit group
+    as long as the value's group on that side ("4111 1111 1111" inside "4111 1111 1111 1111"). A
+    fixed-length id must not be cut out of a longer number; "… 157 51 2026-03-20" (a date after an id) is
+    no continuation."""
+    if s >= 2 and value[:1] in _DIGITS:
+        c = text[s - 1]
+        if c in _RUN_SEPS and c in value and text[s - 2] in _DIGITS and _group(text, s - 2, -1) == _group(value, 0, 1):
+            return True
+    if e + 1 < len(text) and value[-1:] in _DIGITS:
+        c = text[e]
+        if c in _RUN_SEPS and c in value and text[e + 1] in _DIGITS and _group(text, e + 1, 1) == _group(
+            value, len(value) - 1, -1
+        ):
+            return True
+    return False
+
+
+class CheckState:
+    """What the checks of one scan share: the fingerprinter, and values negative context rejected in
+    plain views."""
+
+    __slots__ = ("fp", "negated")
+
+    def __init__(self, fp: Fingerprinter) -> None:
+        self.fp = fp
+        self.negated: set[tuple[int, int, str]] = set()  # (detector idx, segment, canonical value)
+
+
 def check_candidates(cands, view: View, data: bytes, ascii_: bool, n: int, seg: Segment,
-                     fp: Fingerprinter, out: list[Hit]) -> None:  # fmt: skip
+                     state: CheckState, out: list[Hit]) -> None:  # fmt: skip
     """Run every check on (detector, byte start, byte end) candidates of one view; append Hits."""
     to_char = None if ascii_ else char_offsets(data, [o for _, s, e in cands for o in (s, e)])
     text = view.text
+    vname = view.name
+    decoded = vname.startswith("decoded:")
+    runs = view.runs if decoded else ()
+    name = "joined" if seg.joined and vname == "raw" else vname
+    negated = state.negated
     seen: set[tuple[int, int, int]] = set()
     for d, bs, be in cands:
-        if (id(d), bs, be) in seen:
+        k = (d.idx, bs, be)
+        if k in seen:
             continue
-        seen.add((id(d), bs, be))
+        seen.add(k)
         s, e = (bs, be) if to_char is None else (to_char[bs], to_char[be])
-        hit = _check(d, text, s, e, fp)
-        if hit is not None:
-            conf, h, value, canon = hit
+        if decoded:
             os_, oe = view.span(s, e)
-            name = "joined" if seg.joined and view.name == "raw" else view.name
-            out.append(Hit(d, name, os_, oe, value, conf, h, seg.where, n, seg.joined, canon))
-
-
-def _check(d: Compiled, text: str, s: int, e: int, fp: Fingerprinter) -> tuple[float, str, str, str] | None:
-    value = text[s:e]
-    spec = d.spec
-    conf = spec.confidence
-    if d.validator is not None:
-        try:
-            verdict = d.validator(value)
-        except Exception:
-            verdict = None
-        if verdict is False:
-            return None
-        if verdict is True:
-            conf = max(conf, 0.85)
-    if spec.entropy_min is not None and entropy(value) < spec.entropy_min:
-        return None
-    canon = canonical(value)
-    if canon in d.allow_values:
-        return None
-    if d.allow_rx:
-        vb = value.encode("utf-8", "replace")
-        if any(rx.Match(_UNANCHORED, vb, 0, len(vb))[0][0] >= 0 for rx in d.allow_rx):
-            return None
-    if spec.allow_stopwords and any(w in value.lower() for w in spec.allow_stopwords):
-        return None
-    if d.neg_rx is not None and spec.negative is not None:
-        w = spec.negative.window
-        if _near(d.neg_rx, text, s - w, s) or _near(d.neg_rx, text, e, e + w):
-            return None
-    if d.ctx_rx is not None and spec.context is not None:
-        w = spec.context.window
-        if _near(d.ctx_rx, text, s - w, s) or _near(d.ctx_rx, text, e, e + w):
-            conf = min(1.0, conf + spec.context.boost)
-        elif spec.context.required:
-            return None
-    if spec.edm_file is not None:
-        h = fp.fingerprint_folded(value)
-        if h not in spec.edm_hashes:
-            return None
-    else:
-        h = fp.of_canonical(canon)
-    return conf, h, value, canon
+            if not any(rs < oe and os_ < re_ for rs, re_ in runs):
+                continue  # plain text copied into the decoded view: the plain views judge it
+        value = text[s:e]
+        spec = d.spec
+        if d.digit_run and _continues_digit_run(text, value, s, e):
+            continue
+        conf = spec.confidence
+        if d.validator is not None:
+            try:
+                verdict = d.validator(value)
+            except Exception:
+                verdict = None
+            if verdict is False:
+                continue
+            if verdict is True and conf < 0.85:
+                conf = 0.85
+        if spec.entropy_min is not None and entropy(value) < spec.entropy_min:
+            continue
+        canon = canonical(value)
+        if canon in d.allow_values:
+            continue
+        if d.allow_rx:
+            vb = value.encode("utf-8", "replace")
+            if any(rx.Match(_UNANCHORED, vb, 0, len(vb))[0][0] >= 0 for rx in d.allow_rx):
+                continue
+        if spec.allow_stopwords:
+            low = value.lower()
+            if any(w in low for w in spec.allow_stopwords):
+                continue
+        if decoded and (d.idx, n, canon) in negated:
+            continue
+        if d.neg_rx is not None:
+            w = spec.negative.window  # type: ignore[union-attr]
+            if _near(d.neg_rx, text, s - w, s) or _near(d.neg_rx, text, e, e + w):
+                if not decoded:
+                    negated.add((d.idx, n, canon))
+                continue
+        if d.ctx_rx is not None:
+            ctx = spec.context
+            w = ctx.window  # type: ignore[union-attr]
+            if _near(d.ctx_rx, text, s - w, s) or _near(d.ctx_rx, text, e, e + w):
+                conf = min(1.0, conf + ctx.boost)  # type: ignore[union-attr]
+            elif ctx.required:  # type: ignore[union-attr]
+                continue
+        fpr = None
+        key = canon
+        if d.edm:
+            fpr = state.fp.fingerprint_folded(value)
+            if fpr not in spec.edm_hashes:
+                continue
+            key = canon.casefold()
+        os_, oe = view.span(s, e)
+        out.append(Hit(d, name, os_, oe, value, conf, key, fpr, seg.where, n, seg.joined, canon))
 
 
 _VIEW_RANK = {"raw": 0, "joined": 1, "normalized": 2, "spelled-digits": 3}
 
 
-def _in_child(h: Hit, leaf_values: set[tuple[str, str, str]]) -> bool:
-    """A joined hit whose value was also found inside one of the joined siblings is that same hit."""
-    parent = h.where.removesuffix("[*]")
-    return any(
-        did == h.det.spec.id and fpr == h.fingerprint and w.startswith(parent) and w[len(parent):][:1] in (".", "[")
-        for did, fpr, w in leaf_values
-    )
-
-
-def finish(hits: list[Hit]) -> list[Finding]:
-    """Dedupe (one occurrence seen in several views; joined repeats of sibling values), min_count, count."""
-    hits.sort(key=lambda h: (h.seg, h.start, _VIEW_RANK.get(h.view, 9), -(h.end - h.start)))
+def finish(hits: list[Hit], fp: Fingerprinter) -> list[Finding]:
+    """Dedupe (one occurrence seen in several views; joined repeats of sibling values), min_count, count;
+    fingerprints of the values reported."""
+    if not hits:
+        return []
+    hits.sort(key=lambda h: (h.seg, h.start, _VIEW_RANK.get(h.view, 9), h.start - h.end))
     kept: list[Hit] = []
-    best: dict[tuple[str, int, str], list[Hit]] = {}
-    leaf_values = {(h.det.spec.id, h.fingerprint, h.where) for h in hits if not h.joined}
+    best: dict[tuple[int, int, str], list[Hit]] = {}
+    leaf: dict[tuple[int, str], list[str]] = {}
     for h in hits:
-        if h.joined and _in_child(h, leaf_values):
-            continue
-        same = best.setdefault((h.det.spec.id, h.seg, h.fingerprint), [])
+        if not h.joined:
+            leaf.setdefault((h.det.idx, h.key), []).append(h.where)
+    for h in hits:
+        if h.joined:  # a joined hit whose value was also found inside one of the joined siblings
+            parent = h.where.removesuffix("[*]")
+            siblings = leaf.get((h.det.idx, h.key), ())
+            if any(w.startswith(parent) and w[len(parent):][:1] in (".", "[") for w in siblings):
+                continue
+        same = best.setdefault((h.det.idx, h.seg, h.key), [])
         if any(o.start < h.end and h.start < o.end for o in same):
             continue
         same.append(h)
         kept.append(h)
-    per_det: dict[str, set[str]] = {}
+    per_det: dict[int, set[str]] = {}
     for h in kept:
-        per_det.setdefault(h.det.spec.id, set()).add(h.fingerprint)
-    counts = Counter((h.det.spec.id, h.fingerprint) for h in kept)
+        per_det.setdefault(h.det.idx, set()).add(h.key)
+    counts = Counter((h.det.idx, h.key) for h in kept)
+    prints: dict[tuple[int, str], str] = {}
     out = []
     for h in kept:
         spec = h.det.spec
-        if len(per_det[spec.id]) < spec.min_count:
+        if len(per_det[h.det.idx]) < spec.min_count:
             continue
+        k = (h.det.idx, h.key)
+        fpr = h.fingerprint or prints.get(k)
+        if fpr is None:
+            fpr = prints[k] = fp.of_canonical(h.canon)
         out.append(Finding(
             spec.id, spec.category, spec.severity, round(h.confidence, 3), h.where, h.start, h.end,
-            counts[(spec.id, h.fingerprint)], h.view, mask(h.value, h.canon), h.fingerprint, spec.name,
+            counts[k], h.view, mask(h.value, h.canon), fpr, spec.name,
         ))  # fmt: skip
     return out

@@ -115,6 +115,7 @@ class View:
     name: str
     text: str
     omap: OffsetMap | None = None
+    runs: tuple[tuple[int, int], ...] = ()  # decoded views: original spans of the decoded runs
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         return (start, end) if self.omap is None else self.omap.span(start, end)

@@ -26,17 +26,24 @@ def marker(detector_id: str) -> str:
 
 
 def redact_text(text: str, spans: Sequence[tuple[int, int, str]]) -> str | None:
-    """Replace spans (start, end, detector id) in `text`; overlapping spans merge. None if out of range."""
-    merged: list[list] = []
+    """Replace spans (start, end, detector id) in `text`; overlapping spans merge. None if out of range.
+
+    A merged span is labelled with the detector whose own span was longest (a card number beats the
+    national-id pattern that matched its first digits).
+    """
+    merged: list[list] = []  # [start, end, label, label's span length]
     for s, e, did in sorted(spans):
         if s < 0 or e > len(text) or s >= e:
             return None
         if merged and s < merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
+            last = merged[-1]
+            last[1] = max(last[1], e)
+            if e - s > last[3]:
+                last[2], last[3] = did, e - s
         else:
-            merged.append([s, e, did])
+            merged.append([s, e, did, e - s])
     out, pos = [], 0
-    for s, e, did in merged:
+    for s, e, did, _ in merged:
         out.append(text[pos:s])
         out.append(marker(did))
         pos = e

@@ -1,9 +1,10 @@
-"""scan.py: the hot path. Segments → views → two batched locate passes → RE2 confirmation → Findings.
+"""scan.py: the hot path. Segments → views → one batched locate pass → RE2 confirmation → Findings.
 
 Invariants: scanning is linear in the input (hyperscan + RE2 in bounded windows + bounded decoders);
-all segments' views are located in one hyperscan pass per stage, so small bodies pay the fixed
-cost once; a Finding's span is in the segment's original text; no matched value is kept beyond the
-masked preview and the keyed fingerprint; `max_bytes` truncation is reported in the ScanReport.
+all segments' views are located in one hyperscan pass per stage (raw views, then the derived views
+the first pass asked for), so small bodies pay the fixed cost once; a Finding's span is in the
+segment's original text; no matched value is kept beyond the masked preview and the keyed
+fingerprint; `max_bytes` truncation is reported in the ScanReport.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import hyperscan as hs
 from addons import decode
 from addons.detector_spec import DetectorSpec
 from addons.extract import JOIN_SEP
+from addons.findings import CheckState
 from addons.findings import Compiled
 from addons.findings import Hit
 from addons.findings import check_candidates
@@ -27,13 +29,22 @@ from addons.findings import finish
 from addons.findings import mask
 from addons.fingerprint import Fingerprinter
 from addons.matchers import KEYWORD_RADIUS
+from addons.matchers import SHORT_KEYWORD
 from addons.matchers import SLOW_MBS
+from addons.matchers import UNANCHORED
 from addons.matchers import Locator
 from addons.matchers import alone_speed
 from addons.matchers import anchor_literal
+from addons.matchers import cache_key
+from addons.matchers import cache_load
+from addons.matchers import cache_store
 from addons.matchers import check_pattern
 from addons.matchers import hs_check
-from addons.matchers import literal_counts
+from addons.matchers import hs_compile
+from addons.matchers import hs_escape
+from addons.matchers import keyword_counts
+from addons.matchers import keyword_gate
+from addons.matchers import keyword_regex
 from addons.matchers import merge_windows
 from addons.model import ScanReport
 from addons.model import Segment
@@ -45,6 +56,7 @@ from addons.normalize import spell_digits
 
 __all__ = ["Scanner", "check_disabled", "mask"]
 
+ENGINE = "scan-2"  # part of the database cache key: bump when the plan or the database layout changes
 SEP = b"\n\x00\x00\n"  # between views in a batched buffer
 _WORDCHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") | frozenset(
     range(0x80, 0x100)
@@ -62,7 +74,13 @@ TRIGGERS["digit-words"] = (
     rb"(?i)\b(?:" + _W + rb"|[0-9])[\s,.\-/]{1,3}" + _W + rb"\b|\b" + _W + rb"[\s,.\-/]{1,3}[0-9]\b"
 )
 _TRIGGER_FLAGS["digit-words"] = 0
-FREQUENT = 8  # keyword hits in the 64 KB sample above which a keyword is "frequent" (see _build)
+# triggers without a flag above are SINGLEMATCH (once per scanned buffer); every match holds this byte
+_SINGLE_MARK = {"percent": b"%", "unicode-escape": b"\\", "html": b"&"}
+FREQUENT = 8  # keyword hits in the 64 KB sample from which a keyword is "frequent" (see _plan)
+KW_REGEX_MBS = 1000.0  # a frequent-keyword detector whose pattern runs this fast alone is located by it
+
+# what a database pattern reports (first item of an owner tuple)
+_DET, _KWRE, _TRIG, _KW, _ANCHOR, _WORD = range(6)
 
 
 @dataclass(slots=True)
@@ -71,13 +89,10 @@ class _ViewHits:
 
     view: View
     seg: int
-    start: int  # byte range of the view in the batched buffer
-    end: int
     ascii: bool
-    regex_ends: dict[int, list[int]] = field(default_factory=dict)  # regex id → end offsets (view bytes)
-    literal: list[tuple[int, int, int]] = field(default_factory=list)  # (literal id, start, end)
+    data: bytes
+    hits: list[tuple[int, int]] = field(default_factory=list)  # (pattern id, end offset in view bytes)
     triggers: dict[str, list[int]] = field(default_factory=dict)
-    data: bytes = b""
 
 
 class Scanner:
@@ -91,7 +106,10 @@ class Scanner:
             if problem:
                 self.problems[spec.id] = problem
             elif det is not None:
+                det.idx = len(dets)
                 dets.append(det)
+        self._count = len(dets)
+        self.from_cache = False
         self._plan(dets)
         self._dets = [d for d in dets if d.spec.id not in self.problems]
         self._specs = {s.id: s for s in (*specs, *disabled) if s.id not in self.problems}
@@ -99,7 +117,10 @@ class Scanner:
 
     def _index(self) -> None:
         self._by_id = {d.spec.id: d for d in self._dets}
-        self._active = frozenset(id(d) for d in self._dets)
+        act = bytearray(self._count)
+        for d in self._dets:
+            act[d.idx] = 1
+        self._act = bytes(act)
         self._edm = [d for d in self._dets if d.spec.edm_key_id is not None]
         self.detector_ids = frozenset(self._by_id)
         self.categories = frozenset(d.spec.category for d in self._dets)
@@ -107,7 +128,48 @@ class Scanner:
     # --- compile ---------------------------------------------------------------------------------
 
     def _plan(self, dets: list[Compiled]) -> None:
-        """Decide how each detector is located, then build the two databases."""
+        """Decide how each detector is located and build the database, or take both from the cache."""
+        key = cache_key(
+            ENGINE, sorted((k, v, _TRIGGER_FLAGS.get(k)) for k, v in TRIGGERS.items()),
+            [SLOW_MBS, KW_REGEX_MBS, FREQUENT, SHORT_KEYWORD, KEYWORD_RADIUS],
+            [(d.spec.id, d.hs_pattern, d.hs_flags, d.spec.keywords, d.spec.words, d.spec.pattern) for d in dets],
+        )  # fmt: skip
+        problems_before = dict(self.problems)
+        cached = cache_load(key)
+        if cached is not None:
+            meta, db = cached
+            try:
+                self.problems.update(meta["problems"])
+                for d in dets:
+                    if d.spec.id not in self.problems:
+                        d.mode, d.anchor, d.hs_flags = meta["modes"][d.spec.id]
+                self._finish_plan(dets, db)
+                self.from_cache = True
+                return
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError):  # a malformed entry: rebuild
+                self.problems = dict(problems_before)
+        self._choose_modes(dets)
+        live = [d for d in dets if d.spec.id not in self.problems]
+        try:
+            db = self._compile(live)
+        except hs.error:  # find the pattern(s) hyperscan rejects in combination
+            for d in live:
+                if d.mode in ("regex", "kw-regex"):
+                    d.hs_flags, problem = hs_check(d.hs_pattern.decode(), d.spec.case_insensitive)
+                    if problem and d.mode == "regex":
+                        self.problems[d.spec.id] = problem
+                    elif problem:
+                        d.mode = "keyword"
+            live = [d for d in dets if d.spec.id not in self.problems]
+            db = self._compile(live)
+        meta = {
+            "problems": {k: v for k, v in self.problems.items() if k not in problems_before},
+            "modes": {d.spec.id: [d.mode, d.anchor, d.hs_flags] for d in live},
+        }
+        cache_store(key, meta, db)
+        self._finish_plan(dets, db)
+
+    def _choose_modes(self, dets: list[Compiled]) -> None:
         for d in dets:
             if d.spec.words:
                 d.mode = "words"
@@ -126,55 +188,72 @@ class Scanner:
                 literal = anchor_literal(d.spec.pattern or "")
                 if literal and speed < SLOW_MBS:  # e.g. `[…]{1,64}@…`: locate the '@', confirm around it
                     d.mode, d.anchor = "anchor", literal.lower()
-        live = [d for d in dets if d.spec.id not in self.problems]
-        try:
-            self._build(live)
-        except hs.error:  # find the pattern(s) hyperscan rejects in combination
-            for d in live:
-                if d.mode == "regex":
-                    d.hs_flags, problem = hs_check(d.hs_pattern.decode(), d.spec.case_insensitive)
-                    if problem:
-                        self.problems[d.spec.id] = problem
-            self._build([d for d in live if d.spec.id not in self.problems])
-
-    def _build(self, dets: list[Compiled]) -> None:
-        regexes: list[tuple[bytes, int]] = []
-        self._regex_owner: list[tuple[str, object]] = []
+        # A keyword common in ordinary text ("path" has `pat`, code is full of `key`) would flood the pass
+        # with hits: such a detector is located by its own pattern when hyperscan runs it fast, and the
+        # keyword is then only required near each match.
+        kws = sorted({k for d in dets if d.mode == "keyword" for k in d.spec.keywords})
+        counts = keyword_counts(kws)
         for d in dets:
-            if d.mode == "regex":
-                regexes.append((d.hs_pattern, d.hs_flags | hs.HS_FLAG_MULTILINE))
-                self._regex_owner.append(("det", d))
+            if d.mode != "keyword" or max(counts.get(k, 0) for k in d.spec.keywords) < FREQUENT:
+                continue
+            flags, problem = hs_check(d.hs_pattern.decode(), d.spec.case_insensitive)
+            if problem:
+                continue
+            try:
+                speed = alone_speed(d.hs_pattern, flags | hs.HS_FLAG_MULTILINE)
+            except hs.error:
+                continue
+            if speed >= KW_REGEX_MBS:
+                d.mode, d.hs_flags = "kw-regex", flags
+
+    @staticmethod
+    def _patterns(dets: list[Compiled]) -> list[tuple[bytes, int, tuple]]:
+        """Every database pattern with its flags and owner, in a deterministic order."""
+        out: list[tuple[bytes, int, tuple]] = []
+        for d in dets:
+            if d.mode in ("regex", "kw-regex"):
+                out.append((d.hs_pattern, d.hs_flags | hs.HS_FLAG_MULTILINE, (_DET if d.mode == "regex" else _KWRE, d)))
         for name, pattern in TRIGGERS.items():
-            flags = _TRIGGER_FLAGS.get(name, hs.HS_FLAG_SINGLEMATCH)
-            regexes.append((pattern, flags | hs.HS_FLAG_UTF8))
-            self._regex_owner.append(("trigger", name))
-        owners: dict[bytes, tuple[str, list]] = {}
-
-        def literal(text: str, kind: str, owner: object) -> None:
-            key = text.lower().encode()
-            entry = owners.setdefault(key, (kind, []))
-            if owner is not None:
-                entry[1].append(owner)
-
+            out.append((pattern, _TRIGGER_FLAGS.get(name, hs.HS_FLAG_SINGLEMATCH) | hs.HS_FLAG_UTF8, (_TRIG, name)))
+        literals: dict[tuple[int, str], list[Compiled]] = {}
         for d in dets:
-            for kw in d.spec.keywords if d.mode == "keyword" else ():
-                literal(kw, "kw", d)
+            if d.mode == "keyword":
+                for kw in d.spec.keywords:
+                    literals.setdefault((_KW, kw.lower()), []).append(d)
             for w in d.spec.words:
-                literal(w, "word", d)
+                literals.setdefault((_WORD, w), []).append(d)
             if d.mode == "anchor" and d.anchor:
-                literal(d.anchor, "anchor", d)
-        # Frequent keywords ("key", "token", "://") would flood the pass with hits: they are reported once
-        # per view, and their detectors confirm over the whole view instead of around each hit.
-        counts = literal_counts([k for k, (kind, _) in owners.items() if kind == "kw"])
-        literals: list[tuple[bytes, int]] = []
-        self._literal_owner = []
-        for key, (kind, lst) in owners.items():
-            flags = hs.HS_FLAG_CASELESS | hs.HS_FLAG_SOM_LEFTMOST
-            if kind == "kw" and counts.get(key, 0) >= FREQUENT:
-                kind, flags = "kw-view", hs.HS_FLAG_CASELESS | hs.HS_FLAG_SINGLEMATCH
-            literals.append((key, flags))
-            self._literal_owner.append((kind, tuple(lst)))
-        self._locator = Locator(regexes, literals)
+                literals.setdefault((_ANCHOR, d.anchor), []).append(d)
+        for (kind, text), owners in literals.items():
+            flags = hs.HS_FLAG_CASELESS | hs.HS_FLAG_MULTILINE
+            pattern = keyword_regex(text) if kind == _KW else hs_escape(text)
+            out.append((pattern, flags, (kind, tuple(owners), len(text.encode()))))
+        return out
+
+    def _compile(self, dets: list[Compiled]) -> hs.Database:
+        pats = self._patterns(dets)
+        return hs_compile([p for p, _, _ in pats], [f for _, f, _ in pats])
+
+    def _finish_plan(self, dets: list[Compiled], db: hs.Database) -> None:
+        live = [d for d in dets if d.spec.id not in self.problems]
+        for d in live:
+            d.gate = keyword_gate(d.spec.keywords) if d.mode == "kw-regex" else None
+        owners: list[tuple] = []
+        for _, _, (kind, *rest) in self._patterns(live):
+            if kind in (_DET, _KWRE):
+                d = rest[0]
+                owners.append((kind, d, d.confirm.width))  # type: ignore[union-attr]
+            elif kind == _TRIG:
+                owners.append((kind, rest[0], 0))
+            elif kind == _WORD:
+                owners.append((kind, rest[0], rest[1]))
+            else:  # keyword: a match within KEYWORD_RADIUS; anchor: a match containing the literal
+                radius = KEYWORD_RADIUS if kind == _KW else 0
+                owners.append((kind, tuple((d, d.confirm.width + radius) for d in rest[0]), rest[1]))  # type: ignore[union-attr]
+        self._owner = owners
+        # triggers reported once per scan (they only say "decode this kind"), with the byte every match has
+        self._single = {i: _SINGLE_MARK[o[1]] for i, o in enumerate(owners) if o[0] == _TRIG and o[1] in _SINGLE_MARK}
+        self._locator = Locator(db)
 
     # --- public API --------------------------------------------------------------------------------
 
@@ -185,7 +264,8 @@ class Scanner:
         """The same compiled scanner with some detectors switched off (no recompilation)."""
         drop = set(ids)
         other = object.__new__(Scanner)
-        other.__dict__.update(self.__dict__)
+        for name in ("problems", "_count", "from_cache", "_owner", "_single", "_locator"):
+            setattr(other, name, getattr(self, name))
         other._dets = [d for d in self._dets if d.spec.id not in drop]
         other._specs = {k: v for k, v in self._specs.items() if k not in drop}
         other._index()
@@ -211,29 +291,66 @@ class Scanner:
         max_bytes: int | None = None,
         only: set[str] | None = None,
     ) -> ScanReport:
-        if only is None:
-            active = self._active
-        else:
-            active = {id(d) for d in self._dets if d.spec.id in only}
-        not_inspected: list[str] = []
-        for d in self._edm:
-            if id(d) in active and d.spec.edm_key_id != fingerprinter.key_id:
-                active = set(active) - {id(d)}
-                not_inspected.append(f"edm-key-mismatch:{d.spec.id}")
+        act, not_inspected = self._active(only, fingerprinter)
         raw_views, scanned, truncated = self._raw_views(segments, max_bytes)
         if truncated:
             not_inspected.append("scan-limit")
-        hits: list[Hit] = []
-        first = self._locate(raw_views, [k for k, (_, n) in enumerate(raw_views) if segments[n].joined])
-        extra: list[tuple[View, int]] = []
-        for vh in first:
-            self._confirm(vh, active, fingerprinter, segments, hits)
-            extra.extend((v, vh.seg) for v in self._extra_views(vh, segments[vh.seg]))
-        for vh in self._locate(extra):
-            self._confirm(vh, active, fingerprinter, segments, hits)
-        return ScanReport(tuple(finish(hits)), scanned, truncated, tuple(dict.fromkeys(not_inspected)))
+        hits = self._run(segments, raw_views, act, fingerprinter)
+        return ScanReport(tuple(finish(hits, fingerprinter)), scanned, truncated, tuple(dict.fromkeys(not_inspected)))
+
+    def scan_many(self, requests: Sequence[Sequence[Segment]], *, fingerprinter: Fingerprinter) -> list[ScanReport]:
+        """Scan several independent requests in one batch (one locate pass for all): each report is what
+        `scan` gives for that request alone (min_count, counts and dedupe stay per request)."""
+        act, not_inspected = self._active(None, fingerprinter)
+        segments: list[Segment] = []
+        owner: list[int] = []
+        for r, segs in enumerate(requests):
+            segments.extend(segs)
+            owner.extend([r] * len(segs))
+        raw_views, _, _ = self._raw_views(segments, None)
+        hits = self._run(segments, raw_views, act, fingerprinter)
+        per: list[list[Hit]] = [[] for _ in requests]
+        for h in hits:
+            per[owner[h.seg]].append(h)
+        sizes = [sum(len(s.text.encode("utf-8", "replace")) for s in segs) for segs in requests]
+        notes = tuple(dict.fromkeys(not_inspected))
+        return [ScanReport(tuple(finish(h, fingerprinter)), n, False, notes) for h, n in zip(per, sizes, strict=True)]
 
     # --- stages ------------------------------------------------------------------------------------
+
+    def _active(self, only: set[str] | None, fp: Fingerprinter) -> tuple[bytes, list[str]]:
+        if only is None:
+            act = self._act
+        else:
+            b = bytearray(self._count)
+            for i in only:
+                d = self._by_id.get(i)
+                if d is not None:
+                    b[d.idx] = 1
+            act = bytes(b)
+        not_inspected: list[str] = []
+        for d in self._edm:
+            if act[d.idx] and d.spec.edm_key_id != fp.key_id:
+                b = bytearray(act)
+                b[d.idx] = 0
+                act = bytes(b)
+                not_inspected.append(f"edm-key-mismatch:{d.spec.id}")
+        return act, not_inspected
+
+    def _run(self, segments: Sequence[Segment], raw_views: list[tuple[View, int]], act: bytes,
+             fp: Fingerprinter) -> list[Hit]:  # fmt: skip
+        state = CheckState(fp)
+        hits: list[Hit] = []
+        need = [k for k, (_, n) in enumerate(raw_views) if segments[n].joined]
+        extra: list[tuple[View, int]] = []
+        for vh in self._locate(raw_views, need):
+            self._confirm(vh, act, segments, state, hits)
+            seg = segments[vh.seg]
+            if seg.joined or vh.triggers or not vh.ascii:
+                extra.extend((v, vh.seg) for v in self._extra_views(vh, seg))
+        for vh in self._locate(extra):
+            self._confirm(vh, act, segments, state, hits)
+        return hits
 
     @staticmethod
     def _raw_views(segments: Sequence[Segment], max_bytes: int | None) -> tuple[list[tuple[View, int]], int, bool]:
@@ -255,90 +372,116 @@ class Scanner:
 
     def _locate(self, views: list[tuple[View, int]], need: Sequence[int] = ()) -> list[_ViewHits]:
         """One batched pass over every view; hits distributed back to their view (byte offsets).
-        Returns the views that need more work: hits, triggers, non-ASCII text or joined siblings."""
+        Returns the views that need more work: hits, non-ASCII text or joined siblings."""
         if not views:
             return []
         parts: list[bytes] = []
-        starts: list[int] = []
-        pos = 0
         for view, _ in views:
             text = view.text
-            data = text.encode() if text.isascii() else text.encode("utf-8", "replace")
-            starts.append(pos)
-            parts.append(data)
-            pos += len(data) + len(SEP)
+            parts.append(text.encode() if text.isascii() else text.encode("utf-8", "replace"))
+        if len(parts) == 1:
+            hits = self._locator.run(parts[0])
+            view, seg = views[0]
+            data = parts[0]
+            if not hits and len(data) == len(view.text) and not need:
+                return []
+            return [_ViewHits(view, seg, len(data) == len(view.text), data, hits)]
         buf = SEP.join(parts)
+        starts: list[int] = []
+        pos = 0
+        for p in parts:
+            starts.append(pos)
+            pos += len(p) + 4  # len(SEP)
         found: dict[int, _ViewHits] = {}
-
-        def get(k: int) -> _ViewHits:
+        for i, e in self._locator.run(buf):
+            k = bisect.bisect_right(starts, e - 1) - 1
             vh = found.get(k)
             if vh is None:
                 view, seg = views[k]
-                size = len(parts[k])
-                vh = found[k] = _ViewHits(view, seg, starts[k], starts[k] + size, size == len(view.text))
-                vh.data = parts[k]
-            return vh
-
-        regex_hits, literal_hits = self._locator.run(buf)
-        owners = self._regex_owner
-        for i, e in regex_hits:
-            vh = get(max(0, bisect.bisect_right(starts, e - 1) - 1))
-            kind, owner = owners[i]
-            end = min(e, vh.end) - vh.start
-            if kind == "det":
-                vh.regex_ends.setdefault(i, []).append(end)
-            else:
-                vh.triggers.setdefault(owner, []).append(end)  # type: ignore[arg-type]
-        for i, s, e in literal_hits:
-            vh = get(max(0, bisect.bisect_right(starts, s) - 1))
-            if e <= vh.end:
-                vh.literal.append((i, s - vh.start, e - vh.start))
+                data = parts[k]
+                vh = found[k] = _ViewHits(view, seg, len(data) == len(view.text), data)
+            e -= starts[k]
+            vh.hits.append((i, e if e <= len(vh.data) else len(vh.data)))  # a consumed trailing boundary
+        if self._single:  # a once-per-scan trigger fired: later views holding its marker byte may have it too
+            fired = {}
+            for k, vh in found.items():
+                for i, _ in vh.hits:
+                    if i in self._single and (i not in fired or k < fired[i]):
+                        fired[i] = k
+            for i, k0 in fired.items():
+                mark = self._single[i]
+                for k in range(k0 + 1, len(parts)):
+                    if mark in parts[k]:
+                        vh = found.get(k)
+                        if vh is None:
+                            view, seg = views[k]
+                            vh = found[k] = _ViewHits(view, seg, len(parts[k]) == len(view.text), parts[k])
+                        vh.hits.append((i, 0))
         for k in need:  # views that get extra views even without hits (joined siblings)
             if k not in found:
-                get(k)
-        for k, (view, _) in enumerate(views):
-            if k not in found and len(parts[k]) != len(view.text):
-                get(k)  # non-ASCII: needs a normalized view
+                view, seg = views[k]
+                found[k] = _ViewHits(view, seg, len(parts[k]) == len(view.text), parts[k])
+        for k, (view, seg) in enumerate(views):
+            if k not in found and len(parts[k]) != len(view.text):  # non-ASCII: needs a normalized view
+                found[k] = _ViewHits(view, seg, False, parts[k])
         return [found[k] for k in sorted(found)]
 
-    def _confirm(self, vh: _ViewHits, active: set[int], fp: Fingerprinter, segments, out: list[Hit]) -> None:
+    def _confirm(self, vh: _ViewHits, act: bytes, segments: Sequence[Segment], state: CheckState,
+                 out: list[Hit]) -> None:  # fmt: skip
         data = vh.data
+        size = len(data)
         scale = 1 if vh.ascii else 4
-        windows: dict[int, tuple[Compiled, list[tuple[int, int]]]] = {}
+        windows: dict[int, list[tuple[int, int]]] = {}
+        dets: dict[int, Compiled] = {}
         cands: list[tuple[Compiled, int, int]] = []
-        for i, ends in vh.regex_ends.items():
-            d: Compiled = self._regex_owner[i][1]  # type: ignore[assignment]
-            if id(d) in active:
-                w = d.confirm.width * scale  # type: ignore[union-attr]
-                windows.setdefault(id(d), (d, []))[1].extend((max(0, e - w), e) for e in ends)
-        for i, s, e in vh.literal:
-            kind, dets = self._literal_owner[i]
-            for d in dets:
-                if id(d) not in active:
-                    continue
-                if kind == "word":
-                    if (s == 0 or data[s - 1] not in _WORDCHARS) and (e == len(data) or data[e] not in _WORDCHARS):
-                        cands.append((d, s, e))
-                    continue
-                if kind == "kw-view":
-                    windows.setdefault(id(d), (d, []))[1].append((0, len(data)))
-                    continue
-                w = d.confirm.width * scale  # type: ignore[union-attr]
-                r = w + (KEYWORD_RADIUS * scale if kind == "kw" else 0)
-                windows.setdefault(id(d), (d, []))[1].append((max(0, s - r), min(len(data), e + r)))
-        for d, spans in windows.values():
+        owners = self._owner
+        for i, e in vh.hits:
+            kind, a, b = owners[i]
+            if kind <= _KWRE:  # a located pattern ends at e
+                if act[a.idx]:
+                    lst = windows.get(a.idx)
+                    if lst is None:
+                        lst = windows[a.idx] = []
+                        dets[a.idx] = a
+                    s = e - b * scale
+                    lst.append((s if s > 0 else 0, e))
+            elif kind == _TRIG:
+                vh.triggers.setdefault(a, []).append(e)
+            elif kind == _WORD:
+                s = e - b
+                if (s == 0 or data[s - 1] not in _WORDCHARS) and (e == size or data[e] not in _WORDCHARS):
+                    cands.extend((d, s, e) for d in a if act[d.idx])
+            else:  # keyword or anchor literal at [e - b, e)
+                s = e - b
+                for d, r in a:
+                    if act[d.idx]:
+                        lst = windows.get(d.idx)
+                        if lst is None:
+                            lst = windows[d.idx] = []
+                            dets[d.idx] = d
+                        r *= scale
+                        lst.append((s - r if s > r else 0, e + r if e + r < size else size))
+        for idx, spans in windows.items():
+            d = dets[idx]
             g = d.spec.secret_group
+            find = d.confirm.find  # type: ignore[union-attr]
+            gate = d.gate
             for ws, we in merge_windows(spans):
                 if not vh.ascii:
                     while ws > 0 and (data[ws] & 0xC0) == 0x80:
                         ws -= 1
-                for m in d.confirm.find(data, ws, we):  # type: ignore[union-attr]
+                for m in find(data, ws, we, scale):
                     s, e = m[g]
                     if s >= 0 and e > s:
+                        if gate is not None:  # kw-regex: a keyword must be near, as for keyword hits
+                            r = (d.confirm.width + KEYWORD_RADIUS) * scale  # type: ignore[union-attr]
+                            lo = m[0][0] - r - 1
+                            hi = m[0][1] + r
+                            if gate.Match(UNANCHORED, data, lo if lo > 0 else 0, hi if hi < size else size)[0][0] < 0:
+                                continue
                         cands.append((d, s, e))
         if cands:
-            seg = segments[vh.seg]
-            check_candidates(cands, vh.view, data, vh.ascii, vh.seg, seg, fp, out)
+            check_candidates(cands, vh.view, data, vh.ascii, vh.seg, segments[vh.seg], state, out)
 
     def _extra_views(self, vh: _ViewHits, seg: Segment) -> list[View]:
         """Views built from what the raw pass found: joined-tight, normalized, spelled-digits, decoded."""
@@ -391,4 +534,3 @@ def check_disabled(specs: Sequence[DetectorSpec]) -> dict[str, str]:
         if problem:
             out[spec.id] = problem
     return out
-

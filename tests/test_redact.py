@@ -91,3 +91,15 @@ def test_round_trip_with_scanner(tmp_path):
                                              "[REDACTED:secret-aws-access-key-id]")
     assert doc["parts"] == ["[REDACTED:fin-card-visa]"] * 2
     assert secret[4:] not in out.decode()
+
+
+def test_overlapping_spans_take_the_longest_findings_label():
+    from addons.redact import redact_text
+
+    text = "card 4539 1488 0343 6467 ok"
+    assert redact_text(text, [(5, 19, "pii-in-aadhaar"), (5, 24, "fin-card-number")]) == (
+        "card [REDACTED:fin-card-number] ok"
+    )
+    assert redact_text(text, [(5, 24, "fin-card-number"), (10, 19, "pii-in-aadhaar")]) == (
+        "card [REDACTED:fin-card-number] ok"
+    )
