@@ -1,8 +1,10 @@
 """bench.py: engine throughput (extract + scan) on generated bodies vs a naive one-regex-at-a-time baseline.
 
-`python -m addons.bench [--rules DIR] [--quick] [--markdown]`. Pure engine, no proxy. The ruleset is
-the shipped one plus a 10,000-word codename list; bodies are prose, chat JSON, source code and
-logs at 1 KB, 64 KB and 1 MB, sprinkled with the detectors' own (fake) match examples.
+`python -m addons.bench [--rules DIR] [--quick] [--json] [--compare CHECKOUT]`. Pure engine, no proxy.
+The ruleset is the shipped one plus a 10,000-word codename list; bodies are prose, chat JSON, source
+code and logs at 1 KB, 64 KB and 1 MB, sprinkled with the detectors' own (fake) match examples.
+`--compare` times another checkout's engine (its own rules, the same bodies) in a child process, row
+by row alternating with this one, so "before" and "after" share the run and the machine's load.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import re
 import shutil
 import statistics
 import string
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -86,11 +90,14 @@ def make_body(kind: str, size: int, findings: list[str], rng: random.Random) -> 
 
 
 def codename_dir(rules: Path, tmp: Path, n: int = 10_000) -> Path:
+    """A copy of the rules whose codename list also holds 10,000 generated names (the shipped names stay,
+    so the detector's own examples still pass and it is active during the run)."""
     target = tmp / "detectors"
     shutil.copytree(rules, target)
     rng = random.Random(7)
     names = {"".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(6, 12))) for _ in range(n)}
-    (target / "wordlists" / "codenames.txt").write_text("\n".join(sorted(names)) + "\n")
+    words = target / "wordlists" / "codenames.txt"
+    words.write_text(words.read_text() + "\n".join(sorted(names)) + "\n")
     return target
 
 
@@ -132,59 +139,159 @@ def _time(fn, min_seconds: float) -> tuple[float, int]:
             return elapsed / n, n
 
 
-def run(rules: Path, quick: bool = False) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = codename_dir(rules, Path(tmp))
-        problems = Problems()
-        files = read_rule_files(directory, "detectors", problems, "rules/detectors")
+def _build(rules: Path, tmp: Path):
+    """(files, scanner, cold build seconds, warm build seconds): cold with an empty database cache, warm
+    from the entry the cold build wrote (engines without a cache build twice the same way)."""
+    directory = codename_dir(rules, tmp)
+    problems = Problems()
+    files = read_rule_files(directory, "detectors", problems, "rules/detectors")
+    old_env = os.environ.get("SHADOWGATE_CACHE")
+    os.environ["SHADOWGATE_CACHE"] = str(tmp / "cache")
+    try:
+        t0 = time.perf_counter()
+        build_scanner(files, Problems(), rules_dir=directory)
+        cold = time.perf_counter() - t0
+        _forget_compiled()  # as a new process would: only the on-disk database cache helps
         t0 = time.perf_counter()
         scanner = build_scanner(files, problems, rules_dir=directory)
-        load_s = time.perf_counter() - t0
-    fp = Fingerprinter(bytes(32))
-    findings, naive = _examples(files), _naive(files)
+        warm = time.perf_counter() - t0
+    finally:
+        if old_env is None:
+            os.environ.pop("SHADOWGATE_CACHE", None)
+        else:
+            os.environ["SHADOWGATE_CACHE"] = old_env
+    return files, scanner, cold, warm, len(problems)
+
+
+def _forget_compiled() -> None:
+    """Drop in-process compile caches (RE2 objects, parsed patterns) of engines that have them."""
+    from addons import matchers
+
+    for name in ("re2_compile", "_parse"):
+        clear = getattr(getattr(matchers, name, None), "cache_clear", None)
+        if clear is not None:
+            clear()
+
+
+def _engine(scanner, fp, body: bytes, ctype: str):
+    def engine():
+        ex = extract_segments(body, content_type=ctype, content_encoding=None,
+                              max_bytes=8 << 20, max_decompressed=32 << 20)  # fmt: skip
+        return scanner.scan(ex.segments, fingerprinter=fp)
+
+    return engine
+
+
+def bodies(files) -> list[tuple[str, str, bytes, str]]:
     rng = random.Random(1)
-    results: dict = {"detectors": len(scanner.detector_ids), "naive_patterns": len(naive), "load_s": load_s,
-                     "problems": len(problems), "rows": []}  # fmt: skip
-    min_s = 0.2 if quick else 1.0
-    for size_name, size in SIZES.items():
-        for kind in KINDS:
-            body, ctype = make_body(kind, size, findings, rng)
+    findings = _examples(files)
+    return [(size_name, kind, *make_body(kind, size, findings, rng)) for size_name, size in SIZES.items()
+            for kind in KINDS]  # fmt: skip
 
-            def engine(body=body, ctype=ctype):
-                ex = extract_segments(body, content_type=ctype, content_encoding=None,
-                                      max_bytes=8 << 20, max_decompressed=32 << 20)  # fmt: skip
-                return scanner.scan(ex.segments, fingerprinter=fp)
 
-            text = body.decode()[:NAIVE_MAX]  # the naive baseline is timed on at most 256 KB
+_CHILD = """
+import importlib.util, json, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+spec = importlib.util.spec_from_file_location("sg_bench_other", sys.argv[2])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+module.serve(Path(sys.argv[3]), Path(sys.argv[4]))
+"""
 
-            def baseline(text=text):
-                for rx in naive:
-                    for _ in rx.finditer(text):
-                        pass
 
-            per, _ = _time(engine, min_s)
-            base = _time(baseline, min_s / 4)[0] * len(body) / len(text.encode())
-            results["rows"].append({
-                "size": size_name, "kind": kind, "bytes": len(body), "findings": len(engine().findings),
-                "engine_us": per * 1e6, "engine_mbs": len(body) / per / 1e6,
-                "naive_mbs": len(body) / base / 1e6, "ratio": base / per,
-            })  # fmt: skip
+def serve(rules: Path, work: Path) -> None:
+    """The `--compare` child: build this process's engine, then time the bodies in `work` on request."""
+    files, scanner, cold, warm, problems = _build(rules, work / "rules")
+    fp = Fingerprinter(bytes(32))
+    print(json.dumps({"detectors": len(scanner.detector_ids), "load_cold_s": cold, "load_warm_s": warm,
+                      "problems": problems}), flush=True)  # fmt: skip
+    for line in sys.stdin:
+        index, min_s = line.split()
+        ctype = (work / f"{index}.type").read_text()
+        engine = _engine(scanner, fp, (work / f"{index}.body").read_bytes(), ctype)
+        per, _ = _time(engine, float(min_s))
+        print(json.dumps({"engine_us": per * 1e6, "findings": len(engine().findings)}), flush=True)
+
+
+def run(rules: Path, quick: bool = False, compare: Path | None = None) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        files, scanner, cold, warm, problems = _build(rules, Path(tmp) / "rules")
+        fp = Fingerprinter(bytes(32))
+        naive = _naive(files)
+        work = bodies(files)
+        results: dict = {"detectors": len(scanner.detector_ids), "naive_patterns": len(naive), "load_cold_s": cold,
+                         "load_warm_s": warm, "problems": problems, "rows": []}  # fmt: skip
+        child = None
+        if compare is not None:
+            cdir = Path(tmp) / "compare"
+            cdir.mkdir()
+            for i, (_, _, body, ctype) in enumerate(work):
+                (cdir / f"{i}.body").write_bytes(body)
+                (cdir / f"{i}.type").write_text(ctype)
+            child = subprocess.Popen(
+                [sys.executable, "-c", _CHILD, str(compare), str(Path(__file__).resolve()),
+                 str(compare / "rules" / "detectors"), str(cdir)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=compare,
+            )  # fmt: skip
+            results["compare"] = {"dir": str(compare), **json.loads(child.stdout.readline())}  # type: ignore[union-attr]
+        min_s = 0.2 if quick else 1.0
+        try:
+            for i, (size_name, kind, body, ctype) in enumerate(work):
+                engine = _engine(scanner, fp, body, ctype)
+                text = body.decode()[:NAIVE_MAX]  # the naive baseline is timed on at most 256 KB
+
+                def baseline(text=text):
+                    for rx in naive:
+                        for _ in rx.finditer(text):
+                            pass
+
+                per, _ = _time(engine, min_s)
+                base = _time(baseline, min_s / 4)[0] * len(body) / len(text.encode())
+                row = {
+                    "size": size_name, "kind": kind, "bytes": len(body), "findings": len(engine().findings),
+                    "engine_us": per * 1e6, "engine_mbs": len(body) / per / 1e6,
+                    "naive_mbs": len(body) / base / 1e6, "ratio": base / per,
+                }  # fmt: skip
+                if child is not None:
+                    child.stdin.write(f"{i} {min_s}\n")  # type: ignore[union-attr]
+                    child.stdin.flush()  # type: ignore[union-attr]
+                    other = json.loads(child.stdout.readline())  # type: ignore[union-attr]
+                    row["before_us"], row["before_findings"] = other["engine_us"], other["findings"]
+                    row["before_mbs"] = len(body) / other["engine_us"]
+                results["rows"].append(row)
+        finally:
+            if child is not None:
+                child.stdin.close()  # type: ignore[union-attr]
+                child.wait()
     return results
 
 
 def markdown(res: dict) -> str:
-    lines = ["| size | body | bytes | findings | engine µs/body | engine MB/s | naive `re` MB/s | speed-up |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    cmp = "compare" in res
+    head = "| size | body | bytes | findings | engine µs/body | engine MB/s | naive `re` MB/s | speed-up |"
+    rule = "|---|---|---:|---:|---:|---:|---:|---:|"
+    if cmp:
+        head += " before µs/body | before MB/s | before findings |"
+        rule += "---:|---:|---:|"
+    lines = [head, rule]
     for r in res["rows"]:
-        lines.append(f"| {r['size']} | {r['kind']} | {r['bytes']} | {r['findings']} | {r['engine_us']:.0f} | "
-                     f"{r['engine_mbs']:.1f} | {r['naive_mbs']:.2f} | {r['ratio']:.0f}× |")  # fmt: skip
+        line = (f"| {r['size']} | {r['kind']} | {r['bytes']} | {r['findings']} | {r['engine_us']:.0f} | "
+                f"{r['engine_mbs']:.1f} | {r['naive_mbs']:.2f} | {r['ratio']:.0f}× |")  # fmt: skip
+        if cmp:
+            line += f" {r['before_us']:.0f} | {r['before_mbs']:.1f} | {r['before_findings']} |"
+        lines.append(line)
     for size in SIZES:
         rows = [r for r in res["rows"] if r["size"] == size]
         total = sum(r["bytes"] for r in rows)
         eng = total / sum(r["bytes"] / r["engine_mbs"] for r in rows)
         nai = total / sum(r["bytes"] / r["naive_mbs"] for r in rows)
-        lines.append(f"| **{size}** | all | {total} | | {statistics.mean(r['engine_us'] for r in rows):.0f} | "
-                     f"**{eng:.1f}** | {nai:.2f} | **{eng / nai:.0f}×** |")  # fmt: skip
+        line = (f"| **{size}** | all | {total} | | {statistics.mean(r['engine_us'] for r in rows):.0f} | "
+                f"**{eng:.1f}** | {nai:.2f} | **{eng / nai:.0f}×** |")  # fmt: skip
+        if cmp:
+            bef = total / sum(r["bytes"] / r["before_mbs"] for r in rows)
+            line += f" {statistics.mean(r['before_us'] for r in rows):.0f} | **{bef:.1f}** | |"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -193,14 +300,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rules", default=str(Path(__file__).resolve().parent.parent / "rules" / "detectors"))
     ap.add_argument("--quick", action="store_true", help="shorter timing loops")
     ap.add_argument("--json", action="store_true", help="print raw results as JSON")
+    ap.add_argument("--compare", metavar="CHECKOUT", help="also time the engine of another checkout (before)")
     args = ap.parse_args(argv)
-    res = run(Path(args.rules), args.quick)
+    res = run(Path(args.rules), args.quick, Path(args.compare).resolve() if args.compare else None)
     if args.json:
         print(json.dumps(res, indent=1))
         return 0
     print(f"machine: {platform.machine()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · "
           f"{res['detectors']} detectors (+10,000 codenames) · {res['naive_patterns']} patterns in the naive "
-          f"baseline · ruleset build {res['load_s']:.2f} s (incl. example self-test)")  # fmt: skip
+          f"baseline · ruleset build {res['load_cold_s']:.2f} s cold, {res['load_warm_s']:.2f} s with the "
+          f"database cache (incl. example self-test) · {res['problems']} rule problem(s)")  # fmt: skip
+    if "compare" in res:
+        c = res["compare"]
+        print(f"before: {c['dir']} · {c['detectors']} detectors · ruleset build {c['load_cold_s']:.2f} s, "
+              f"again {c['load_warm_s']:.2f} s · {c['problems']} rule problem(s)")  # fmt: skip
     print(markdown(res))
     return 0
 

@@ -13,6 +13,7 @@ import html
 import re
 from collections.abc import Iterable
 
+from addons.matchers import ANCHOR_START
 from addons.matchers import Confirmer
 from addons.matchers import re2_compile
 from addons.normalize import OffsetMap
@@ -149,16 +150,46 @@ _KINDS = {
 }
 
 
-def _candidates(rx, text: str, data: bytes | None) -> list[tuple[int, int]]:
+_MARKS = {"percent": b"%", "unicode-escape": b"\\", "html": b"&"}  # the byte every match starts with
+_MAX_MARKS = 1000  # marker bytes tried one by one before one plain RE2 pass over the rest
+
+
+def _matches(rx, data: bytes, mark: bytes | None) -> list[tuple[int, int]]:
+    """Byte spans of RE2 matches in `data`, in order. With `mark` (the byte every match starts with), the
+    marker bytes are found with `bytes.find` and RE2 only runs anchored at them: RE2 does not skip ahead
+    to a one-byte prefix by itself (a `%…` pattern runs at ~500 MB/s, `find` at memory speed)."""
+    if mark is None:
+        return [(sp[0][0], sp[0][1]) for sp in Confirmer(rx, 0, 0).find(data, 0, len(data))]
+    out: list[tuple[int, int]] = []
+    match, find, size = rx._regexp.Match, data.find, len(data)
+    pos, tries = 0, 0
+    while True:
+        p = find(mark, pos)
+        if p < 0:
+            return out
+        tries += 1
+        if tries > _MAX_MARKS:
+            return out + [(sp[0][0], sp[0][1]) for sp in Confirmer(rx, 0, 0).find(data, p, size)]
+        sp = match(ANCHOR_START, data, p, size)[0]
+        if sp[0] >= 0 and sp[1] > sp[0]:
+            out.append(sp)
+            pos = sp[1]
+        else:
+            pos = p + 1
+
+
+def _candidates(rx, text: str, data: bytes | None, mark: bytes | None = None) -> list[tuple[int, int]]:
     """Character spans of RE2 matches in `text` (searched in its UTF-8 bytes `data`)."""
     ascii_ = text.isascii()
     if data is None:
         data = text.encode() if ascii_ else text.encode("utf-8", "replace")
-    spans = [(sp[0][0], sp[0][1]) for sp in Confirmer(rx, 0, 0).find(data, 0, len(data))]
+    spans = _matches(rx, data, mark)
     if ascii_ or not spans:
         return spans
     to_char = char_offsets(data, [o for span in spans for o in span])
     return [(to_char[s], to_char[e]) for s, e in spans]
+
+
 ORDER = ("hex", "base64", "percent", "unicode-escape", "html")
 
 
@@ -175,7 +206,7 @@ def _one_kind(text: str, kind: str, parent: OffsetMap | None, budget: _Budget,
     rx, decoder, chars, tail = _KINDS[kind]
     runs: list[tuple[int, int, str]] = []
     last = -1
-    spans = [(max(0, e - 8), e) for e in hints] if hints is not None else _candidates(rx, text, data)
+    spans = [(max(0, e - 8), e) for e in hints] if hints is not None else _candidates(rx, text, data, _MARKS.get(kind))
     for n, (s, e) in enumerate(spans):
         if n >= MAX_RUNS or budget.left <= 0:
             break

@@ -164,6 +164,13 @@ def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes
     """String leaves (and long integers) in document order, plus one joined segment per container
     with ≥ 2 string children (`joined=True`, where `json:<parent>[*]`)."""
     out: list = []
+    keys: dict[str, str] = {}  # key → ".key" or '["k e y"]' (keys repeat: role, content …)
+
+    def step(key: str) -> str:
+        s = keys.get(key)
+        if s is None:
+            s = keys[key] = f".{key}" if key.isascii() and key.isidentifier() else f"[{json.dumps(key)}]"
+        return s
 
     def walk(node, path: str, depth: int) -> None:
         if len(out) >= max_segments:
@@ -172,18 +179,20 @@ def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes
         if depth >= max_depth:
             notes.add("json-depth-limit", truncated=True)
             return
-        items = node.items() if isinstance(node, dict) else enumerate(node)
         strings = []
+        items = node.items() if type(node) is dict else enumerate(node)  # json.loads makes exact types
+        is_dict = type(node) is dict
         for key, value in items:
-            if isinstance(value, str):
+            t = type(value)
+            if t is str:
                 strings.append(value)
                 if len(out) < max_segments:
-                    out.append(seg_cls(f"json:{json_path(path, key)}", value))
-            elif isinstance(value, dict | list):
+                    out.append(seg_cls(f"json:{path}{step(key) if is_dict else f'[{key}]'}", value))
+            elif t is dict or t is list:
                 if value:
-                    walk(value, json_path(path, key), depth + 1)
-            elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 100_000:
-                out.append(seg_cls(f"json:{json_path(path, key)}", str(value)))
+                    walk(value, f"{path}{step(key) if is_dict else f'[{key}]'}", depth + 1)
+            elif t is int and abs(value) >= 100_000:
+                out.append(seg_cls(f"json:{path}{step(key) if is_dict else f'[{key}]'}", str(value)))
         if len(strings) >= 2 and len(out) < max_segments:
             joined, pieces = join_siblings(strings)
             if len(pieces) >= 2:

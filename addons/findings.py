@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
 from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -52,23 +51,68 @@ class Compiled:
     gate: object | None = None  # kw-regex: low-level RE2 finding any keyword (see matchers.keyword_gate)
     digit_run: bool = False  # national ids: a span continuing a longer digit run is not a candidate
     edm: bool = False
+    inside: int = -1  # every match contains its keyword / anchor literal: the pattern's width, else -1
 
 
 def near_rx(words: Iterable[str]):
     """RE2 (case-insensitive) for any of `words` as a whole word: not preceded or followed by an ASCII
-    letter or digit (`_` and punctuation are boundaries, so `card_number` has `card`, `cards` has not)."""
+    letter or digit (`_` and punctuation are boundaries, so `card_number` has `card`, `cards` has not);
+    a camelCase step also ends a word (`mistralApiKey` has `mistral`, `MISTRALAPI` has not)."""
     alts = []
     for w in words:
-        alts.append((r"(?:^|[^A-Za-z0-9])" if w[:1].isalnum() else "") + re.escape(w)
-                    + (r"(?:[^A-Za-z0-9]|$)" if w[-1:].isalnum() else ""))  # fmt: skip
+        start = r"(?:^|[^A-Za-z0-9])" if w[:1].isalnum() else ""
+        if not w[-1:].isalnum():
+            alts.append(start + re.escape(w))
+        elif w[-1].isascii() and w[-1].isalpha():
+            last = re.escape(w[-1])
+            alts.append(f"{start}{re.escape(w[:-1])}(?:{last}(?:[^A-Za-z0-9]|$)|(?-i:{last.lower()}[A-Z]))")
+        else:
+            alts.append(start + re.escape(w) + r"(?:[^A-Za-z0-9]|$)")
     return re2_compile("|".join(alts), case_insensitive=True)._regexp
 
 
-def _near(rx, text: str, start: int, end: int) -> bool:
-    """Whether a word of `rx` lies in text[start:end] (its boundary characters may lie one outside)."""
-    lo = start - 1 if start > 0 else 0
-    window = text[lo:end + 1].encode("utf-8", "replace")
-    return rx.Match(_UNANCHORED, window, 0, len(window))[0][0] >= 0
+def _near_bytes(rx, data: bytes, start: int, end: int) -> bool:
+    """`_near` in the UTF-8 bytes of a view: a word of `rx` lies wholly in data[start:end] (byte offsets;
+    RE2 sees the text around the window, so `^`/`$` and the boundary characters are exact)."""
+    end += 1
+    return rx.Match(_UNANCHORED, data, start - 1 if start > 0 else 0, end if end < len(data) else len(data))[0][0] >= 0
+
+
+def _around(rx, data: bytes, bs: int, be: int, w: int, ascii_: bool) -> bool:
+    """Whether a word of `rx` lies within `w` characters before byte `bs` or after byte `be`."""
+    if ascii_:
+        return _near_bytes(rx, data, bs - w, bs) or _near_bytes(rx, data, be, be + w)
+    return _near_bytes(rx, data, _back(data, bs, w), bs) or _near_bytes(rx, data, be, _fwd(data, be, w))
+
+
+_CONT = bytes(range(0x80, 0xC0))  # UTF-8 continuation bytes
+
+
+def _back(data: bytes, pos: int, n: int) -> int:
+    """A character boundary x <= pos with at least `n` characters in data[x:pos] (or 0)."""
+    x = pos - n
+    while x > 0:
+        short = n - len(data[x:pos].translate(None, _CONT))  # characters still missing
+        if short <= 0:
+            while 0 < x < pos and (data[x] & 0xC0) == 0x80:
+                x -= 1
+            return x
+        x -= short
+    return 0
+
+
+def _fwd(data: bytes, pos: int, n: int) -> int:
+    """A character boundary x >= pos with at least `n` characters in data[pos:x] (or len(data))."""
+    size = len(data)
+    x = pos + n
+    while x < size:
+        short = n - len(data[pos:x].translate(None, _CONT))
+        if short <= 0:
+            while x < size and (data[x] & 0xC0) == 0x80:
+                x += 1
+            return x
+        x += short
+    return size
 
 
 def _registry() -> dict[str, Callable[[str], bool | None]]:
@@ -89,6 +133,11 @@ def compile_detector(spec: DetectorSpec) -> tuple[Compiled | None, str | None]:
         allow_rx = tuple(re2_compile(p)._regexp for p in spec.allow_patterns)
     except ValueError as e:
         return None, f"allow pattern is not valid RE2: {e}"
+    if len(allow_rx) > 1:  # one RE2 call per candidate instead of one per pattern
+        try:
+            allow_rx = (re2_compile("|".join(f"(?:{p})" for p in spec.allow_patterns))._regexp,)
+        except ValueError:
+            pass
     # hyperscan reads `^`/`$` per line (views are batched between newlines); RE2 confirms exactly
     hs_pattern = (spec.pattern or "").replace(r"\A", "^").replace(r"\z", "$").encode()
     validator = _registry().get(spec.validator) if spec.validator else None
@@ -102,6 +151,7 @@ def compile_detector(spec: DetectorSpec) -> tuple[Compiled | None, str | None]:
 
 
 _CLOG = [0.0] + [c * math.log2(c) for c in range(1, 4097)]
+_LOG2 = [0.0] + [math.log2(c) for c in range(1, 4097)]
 
 
 def entropy(value: str) -> float:
@@ -109,10 +159,9 @@ def entropy(value: str) -> float:
     n = len(value)
     if not n:
         return 0.0
-    counts = [value.count(c) for c in set(value)]
     if n > 4096:
-        return -sum(c / n * math.log2(c / n) for c in counts)
-    return math.log2(n) - sum(_CLOG[c] for c in counts) / n
+        return -sum(c / n * math.log2(c / n) for c in map(value.count, set(value)))
+    return _LOG2[n] - sum(map(_CLOG.__getitem__, map(value.count, set(value)))) / n
 
 
 def mask(value: str, canon: str | None = None) -> str:
@@ -156,19 +205,25 @@ def _group(text: str, i: int, step: int) -> int:
 
 def _continues_digit_run(text: str, value: str, s: int, e: int) -> bool:
     """Whether a value's digit groups continue outside it: one of its own separators, then a digit group
-    as long as the value's group on that side ("4111 1111 1111" inside "4111 1111 1111 1111"). A
-    fixed-length id must not be cut out of a longer number; "… 157 51 2026-03-20" (a date after an id) is
-    no continuation."""
+    as long as the value's group on that side, itself not part of another number ("4111 1111 1111"
+    inside "4111 1111 1111 1111"). A fixed-length id must not be cut out of a longer number; an id
+    followed by a date ("… 1578 2026-03-20") is no continuation."""
     if s >= 2 and value[:1] in _DIGITS:
         c = text[s - 1]
-        if c in _RUN_SEPS and c in value and text[s - 2] in _DIGITS and _group(text, s - 2, -1) == _group(value, 0, 1):
-            return True
+        if c in _RUN_SEPS and c in value and text[s - 2] in _DIGITS:
+            n = _group(text, s - 2, -1)
+            k = s - 2 - n  # the character before the continuation group
+            if n == _group(value, 0, 1) and not (k >= 1 and text[k] in _RUN_SEPS and text[k] != c
+                                                  and text[k - 1] in _DIGITS):  # fmt: skip
+                return True
     if e + 1 < len(text) and value[-1:] in _DIGITS:
         c = text[e]
-        if c in _RUN_SEPS and c in value and text[e + 1] in _DIGITS and _group(text, e + 1, 1) == _group(
-            value, len(value) - 1, -1
-        ):
-            return True
+        if c in _RUN_SEPS and c in value and text[e + 1] in _DIGITS:
+            n = _group(text, e + 1, 1)
+            k = e + 1 + n  # the character after the continuation group
+            if n == _group(value, len(value) - 1, -1) and not (k + 1 < len(text) and text[k] in _RUN_SEPS
+                                                              and text[k] != c and text[k + 1] in _DIGITS):  # fmt: skip
+                return True
     return False
 
 
@@ -185,13 +240,16 @@ class CheckState:
 
 def check_candidates(cands, view: View, data: bytes, ascii_: bool, n: int, seg: Segment,
                      state: CheckState, out: list[Hit]) -> None:  # fmt: skip
-    """Run every check on (detector, byte start, byte end) candidates of one view; append Hits."""
+    """Run every check on (detector, byte start, byte end) candidates of one view; append Hits.
+    Cheap checks first; the HMAC is left to `finish` (only for values that are reported)."""
     to_char = None if ascii_ else char_offsets(data, [o for _, s, e in cands for o in (s, e)])
     text = view.text
     vname = view.name
     decoded = vname.startswith("decoded:")
     runs = view.runs if decoded else ()
+    plain = view.omap is None
     name = "joined" if seg.joined and vname == "raw" else vname
+    where, joined = seg.where, seg.joined
     negated = state.negated
     seen: set[tuple[int, int, int]] = set()
     for d, bs, be in cands:
@@ -233,16 +291,18 @@ def check_candidates(cands, view: View, data: bytes, ascii_: bool, n: int, seg: 
                 continue
         if decoded and (d.idx, n, canon) in negated:
             continue
-        if d.neg_rx is not None:
+        rx = d.neg_rx
+        if rx is not None:
             w = spec.negative.window  # type: ignore[union-attr]
-            if _near(d.neg_rx, text, s - w, s) or _near(d.neg_rx, text, e, e + w):
+            if _around(rx, data, bs, be, w, ascii_):
                 if not decoded:
                     negated.add((d.idx, n, canon))
                 continue
-        if d.ctx_rx is not None:
+        rx = d.ctx_rx
+        if rx is not None:
             ctx = spec.context
             w = ctx.window  # type: ignore[union-attr]
-            if _near(d.ctx_rx, text, s - w, s) or _near(d.ctx_rx, text, e, e + w):
+            if _around(rx, data, bs, be, w, ascii_):
                 conf = min(1.0, conf + ctx.boost)  # type: ignore[union-attr]
             elif ctx.required:  # type: ignore[union-attr]
                 continue
@@ -253,8 +313,11 @@ def check_candidates(cands, view: View, data: bytes, ascii_: bool, n: int, seg: 
             if fpr not in spec.edm_hashes:
                 continue
             key = canon.casefold()
-        os_, oe = view.span(s, e)
-        out.append(Hit(d, name, os_, oe, value, conf, key, fpr, seg.where, n, seg.joined, canon))
+        if plain:
+            out.append(Hit(d, name, s, e, value, conf, key, fpr, where, n, joined, canon))
+        else:
+            os_, oe = view.span(s, e)
+            out.append(Hit(d, name, os_, oe, value, conf, key, fpr, where, n, joined, canon))
 
 
 _VIEW_RANK = {"raw": 0, "joined": 1, "normalized": 2, "spelled-digits": 3}
@@ -265,40 +328,48 @@ def finish(hits: list[Hit], fp: Fingerprinter) -> list[Finding]:
     fingerprints of the values reported."""
     if not hits:
         return []
-    hits.sort(key=lambda h: (h.seg, h.start, _VIEW_RANK.get(h.view, 9), h.start - h.end))
+    rank = _VIEW_RANK
+    hits.sort(key=lambda h: (h.seg, h.start, rank.get(h.view, 9), h.start - h.end))
+    leaf: dict[tuple[int, str], list[str]] = {}
+    if any(h.joined for h in hits):
+        for h in hits:
+            if not h.joined:
+                leaf.setdefault((h.det.idx, h.key), []).append(h.where)
     kept: list[Hit] = []
     best: dict[tuple[int, int, str], list[Hit]] = {}
-    leaf: dict[tuple[int, str], list[str]] = {}
-    for h in hits:
-        if not h.joined:
-            leaf.setdefault((h.det.idx, h.key), []).append(h.where)
     for h in hits:
         if h.joined:  # a joined hit whose value was also found inside one of the joined siblings
             parent = h.where.removesuffix("[*]")
             siblings = leaf.get((h.det.idx, h.key), ())
             if any(w.startswith(parent) and w[len(parent):][:1] in (".", "[") for w in siblings):
                 continue
-        same = best.setdefault((h.det.idx, h.seg, h.key), [])
-        if any(o.start < h.end and h.start < o.end for o in same):
+        k = (h.det.idx, h.seg, h.key)
+        same = best.get(k)
+        if same is None:
+            best[k] = [h]
+        elif any(o.start < h.end and h.start < o.end for o in same):
             continue
-        same.append(h)
+        else:
+            same.append(h)
         kept.append(h)
     per_det: dict[int, set[str]] = {}
+    counts: dict[tuple[int, str], int] = {}
     for h in kept:
+        k2 = (h.det.idx, h.key)
+        counts[k2] = counts.get(k2, 0) + 1
         per_det.setdefault(h.det.idx, set()).add(h.key)
-    counts = Counter((h.det.idx, h.key) for h in kept)
     prints: dict[tuple[int, str], str] = {}
     out = []
     for h in kept:
         spec = h.det.spec
-        if len(per_det[h.det.idx]) < spec.min_count:
+        if spec.min_count > 1 and len(per_det[h.det.idx]) < spec.min_count:
             continue
-        k = (h.det.idx, h.key)
-        fpr = h.fingerprint or prints.get(k)
+        k2 = (h.det.idx, h.key)
+        fpr = h.fingerprint or prints.get(k2)
         if fpr is None:
-            fpr = prints[k] = fp.of_canonical(h.canon)
+            fpr = prints[k2] = fp.of_canonical(h.canon)
         out.append(Finding(
             spec.id, spec.category, spec.severity, round(h.confidence, 3), h.where, h.start, h.end,
-            counts[k], h.view, mask(h.value, h.canon), fpr, spec.name,
+            counts[k2], h.view, mask(h.value, h.canon), fpr, spec.name,
         ))  # fmt: skip
     return out

@@ -7,7 +7,6 @@ characters), gives the same fingerprint under one key; the key never leaves this
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import re
 import secrets
@@ -20,13 +19,22 @@ _DIGIT = re.compile(r"[0-9]")
 KEY_BYTES = 32
 
 
+_ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what `\s` matches in ASCII text
+_ASCII_SEPARATORS = _ASCII_SPACE + b"-./()"
+
+
 def canonical(value: str) -> str:
     """The form a value is fingerprinted in: NFKC, no format characters; digit runs without separators."""
-    if value.isascii():
-        text = value
-    else:
-        text = unicodedata.normalize("NFKC", value)
-        text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    if value.isascii():  # fast path, same result as below
+        data = value.encode()
+        if len(data) <= 64:
+            digits = data.translate(None, _ASCII_SEPARATORS)
+            if len(digits) >= 6 and digits.isdigit():
+                return digits.decode()
+        tight = data.translate(None, _ASCII_SPACE)
+        return value if len(tight) == len(data) else tight.decode()
+    text = unicodedata.normalize("NFKC", value)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     if len(text) <= 64 and _DIGIT.search(text):
         digits = _SEPARATORS.sub("", text)
         if len(digits) >= 6 and digits.isascii() and digits.isdigit():
@@ -37,24 +45,36 @@ def canonical(value: str) -> str:
 class Fingerprinter:
     """HMAC-SHA256 over the canonical value with a per-deployment key, identified by `key_id`."""
 
-    __slots__ = ("_key", "key_id")
+    __slots__ = ("_inner", "_key", "_outer", "key_id")
 
     def __init__(self, key: bytes, key_id: str | None = None):
         if len(key) < 16:
             raise ValueError("fingerprint key must be at least 16 bytes")
         self._key = key
         self.key_id = key_id or key_id_of(key)
+        # HMAC (RFC 2104) with the keyed inner and outer states computed once: copying them is much
+        # cheaper than `hmac.digest`, which sets the key up again for every value
+        block = (hashlib.sha256(key).digest() if len(key) > 64 else key).ljust(64, b"\x00")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+
+    def _hmac(self, data: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(data)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
     def fingerprint(self, value: str) -> str:
         return self.of_canonical(canonical(value))
 
     def of_canonical(self, canon: str) -> str:
         """The fingerprint of a value already in canonical form (see `canonical`)."""
-        return hmac.digest(self._key, canon.encode("utf-8", "replace"), "sha256").hex()
+        return self._hmac(canon.encode("utf-8", "replace"))
 
     def fingerprint_folded(self, value: str) -> str:
         """Case-insensitive variant (exact data match): canonical value, then casefold."""
-        return hmac.digest(self._key, canonical(value).casefold().encode("utf-8", "replace"), "sha256").hex()
+        return self._hmac(canonical(value).casefold().encode("utf-8", "replace"))
 
     def __repr__(self) -> str:
         return f"Fingerprinter(key_id={self.key_id!r})"

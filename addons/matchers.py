@@ -9,6 +9,7 @@ at WINDOW_CAP). Compiled databases are cached on disk, keyed by everything that 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -37,8 +38,10 @@ _COMMON = frozenset(" \t\n.,-_/:;'\"()")
 _ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
+@functools.lru_cache(maxsize=4096)
 def re2_compile(pattern: str, case_insensitive: bool = False):
-    """Compile with RE2 (UTF-8, quiet); raises ValueError with RE2's message."""
+    """Compile with RE2 (UTF-8, quiet); raises ValueError with RE2's message. Cached: the loader checks
+    a pattern before the scanner compiles it, and compiled RE2 objects are immutable and thread-safe."""
     options = re2.Options()
     options.log_errors = False
     options.case_sensitive = not case_insensitive
@@ -49,6 +52,7 @@ def re2_compile(pattern: str, case_insensitive: bool = False):
         raise ValueError(msg) from None
 
 
+@functools.lru_cache(maxsize=4096)
 def _parse(pattern: str):
     try:
         return P.parse(pattern.replace(r"\z", r"\Z"))
@@ -89,6 +93,111 @@ def anchor_literal(pattern: str) -> str | None:
 
     walk(tree)
     return best or None
+
+
+_BOUNDARY_AT = frozenset((C.AT_BOUNDARY, C.AT_BEGINNING, C.AT_BEGINNING_STRING))
+
+
+def _caseless_items(items) -> list:
+    """Parse items with a class of one letter's two cases (`[Ff]`) read as that literal: keywords and
+    literals are matched case-insensitively by the locate pass."""
+    out = []
+    for op, av in items:
+        if op is C.IN and av and all(o is C.LITERAL for o, _ in av) and len({chr(v).lower() for _, v in av}) == 1:
+            out.append((C.LITERAL, ord(chr(av[0][1]).lower())))
+        else:
+            out.append((op, av))
+    return out
+
+
+def keyword_inside(pattern: str, keywords: Sequence[str]) -> bool:
+    """Whether every match of `pattern` contains an occurrence of one of `keywords` that the locate pass
+    reports (a literal every match needs holds the keyword; a short keyword must start a word there).
+    Then the match lies within its width of that keyword hit, and the RE2 window around a keyword hit
+    can shrink from KEYWORD_RADIUS to the pattern's width: same matches, far fewer bytes."""
+    tree = _parse(pattern)
+    if tree is None or not keywords:
+        return False
+    kws = [k.lower() for k in keywords]
+
+    def run_ok(run: str, boundary_before: bool) -> bool:
+        low = run.lower()
+        for k in kws:
+            i = low.find(k)
+            while i >= 0:
+                if not is_short(k) or (i > 0 and low[i - 1] not in _ALNUM) or (i == 0 and boundary_before):
+                    return True
+                i = low.find(k, i + 1)
+        return False
+
+    def seq(items, boundary: bool) -> bool:
+        run: list[str] = []
+        run_b = prev_b = boundary
+        for op, av in [*_caseless_items(items), (None, None)]:
+            if op is C.LITERAL:
+                if not run:
+                    run_b = prev_b
+                run.append(chr(av))
+                continue
+            if op is C.BRANCH and run:  # the parser factors common prefixes out: `AKIA|ASIA` → A(KIA|SIA)
+                head = [(C.LITERAL, ord(c)) for c in run]
+                if all(seq(head + list(b), run_b) for b in av[1]):
+                    return True
+            if run:
+                if run_ok("".join(run), run_b):
+                    return True
+                prev_b = run[-1] not in _ALNUM
+                run = []
+            if op is None:
+                break
+            if op is C.AT:
+                prev_b = av in _BOUNDARY_AT
+                continue
+            if op is C.SUBPATTERN:
+                if seq(av[-1], prev_b):
+                    return True
+            elif op is C.BRANCH:
+                if all(seq(b, prev_b) for b in av[1]):
+                    return True
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
+                if seq(av[2], prev_b):
+                    return True
+            prev_b = False
+        return False
+
+    return seq(list(tree), False)
+
+
+def required_literal_len(pattern: str) -> int:
+    """The length of the shortest literal in the best set of literals every match needs one of: `ghp_…`
+    gives 4, `(?:api[_.-]?key|apikey)…` gives 3 (`api`, `key` or `apikey`), `[0-9]{9}` gives 0.
+    Hyperscan keys a pattern with such literals on them, so it costs the locate pass next to nothing."""
+    tree = _parse(pattern)
+    if tree is None:
+        return 0
+
+    def seq(items) -> int:
+        best = 0
+        run: list[str] = []
+        for op, av in [*_caseless_items(items), (None, None)]:
+            if op is C.LITERAL:
+                run.append(chr(av))
+                continue
+            if op is C.BRANCH and run:  # the parser factors common prefixes out of alternatives
+                head = [(C.LITERAL, ord(c)) for c in run]
+                best = max(best, min(seq(head + list(b)) for b in av[1]))
+            if run:
+                best = max(best, len("".join(run).strip("".join(_COMMON))))
+                run = []
+            if op is C.SUBPATTERN:
+                best = max(best, seq(av[-1]))
+            elif op is C.BRANCH:
+                best = max(best, min(seq(b) for b in av[1]))
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
+                best = max(best, seq(av[2]))
+        return best
+
+    return seq(list(tree))
 
 
 _QUANT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
@@ -174,26 +283,31 @@ _MAX_MISSES = 16  # relaxed starts the exact pattern rejects, per find(), before
 
 @dataclass(slots=True)
 class Confirmer:
-    """RE2 for one detector: finds matches of the pattern inside byte windows of a view.
+    """RE2 for one detector: finds matches of the pattern inside byte windows of a view; each match is a
+    list of (start, end) per group (at least up to the detector's secret group).
 
     RE2 extracts groups slowly over long texts (bit-state/NFA engines), so when the pattern has groups
     or wide repeats the leftmost match is located with `loc`, a capture-free (and, see `relax`, maybe
     relaxed) version, and the exact pattern then runs anchored at that start over at most the match's
     width. The result equals the plain unanchored search: every exact match is a `loc` match, so the
-    `loc` leftmost start is never right of the exact one."""
+    `loc` leftmost start is never right of the exact one. When the secret group is the whole match
+    (`\\b(ghp_[A-Za-z0-9]{36})\\b`), no group is extracted at all (`whole`, `exact` capture-free)."""
 
     rx: object  # re2 _Regexp
     width: int
     groups: int
     loc: object | None = None  # capture-free _Regexp locating candidates
     relaxed: bool = False  # `loc` matches a superset (wide repeats opened)
+    whole: int = -1  # the secret group when it spans the whole match, else -1
+    exact: object | None = None  # capture-free exact _Regexp (with `whole` and `relaxed`)
 
-    def find(self, data: bytes, start: int, end: int, scale: int = 1) -> list[list[tuple[int, int]]]:
+    def find(self, data: bytes, start: int, end: int, scale: int = 1) -> list:
         regexp = self.rx._regexp  # type: ignore[attr-defined]
-        out = []
+        out: list = []
         pos = start
         loc = self.loc
         limit = self.width * scale
+        whole = self.whole
         misses = 0
         while pos <= end:
             if loc is not None:
@@ -203,13 +317,20 @@ class Confirmer:
                     break
                 if self.relaxed:
                     stop = s0 + limit
-                    spans = regexp.Match(ANCHOR_START, data, s0, stop if stop < end else end)
+                    stop = stop if stop < end else end
+                    if whole >= 0:
+                        span = self.exact.Match(ANCHOR_START, data, s0, stop)[0]  # type: ignore[union-attr]
+                        spans = [span] * (whole + 1)
+                    else:
+                        spans = regexp.Match(ANCHOR_START, data, s0, stop)
                     if spans[0][0] < 0:
                         pos = s0 + 1
                         misses += 1
                         if misses > _MAX_MISSES:
                             loc = None
                         continue
+                elif whole >= 0:
+                    spans = [where] * (whole + 1)
                 else:
                     spans = regexp.Match(ANCHOR_START, data, s0, where[1])
             else:
@@ -219,6 +340,15 @@ class Confirmer:
             out.append(spans)
             pos = spans[0][1] if spans[0][1] > spans[0][0] else spans[0][1] + 1
         return out
+
+
+def _whole_group(pattern: str, group: int) -> bool:
+    """Whether `group` is the pattern's only consuming part (besides zero-width assertions)."""
+    tree = _parse(pattern)
+    if tree is None or group < 1:
+        return False
+    items = [(op, av) for op, av in tree if op is not C.AT]
+    return len(items) == 1 and items[0][0] is C.SUBPATTERN and items[0][1][0] == group
 
 
 def hs_compile(patterns: Sequence[bytes], flags: Sequence[int], *, literal: bool = False) -> hs.Database:
@@ -248,6 +378,43 @@ def hs_check(pattern: str, case_insensitive: bool) -> tuple[int, str | None]:
         return flags | hs.HS_FLAG_PREFILTER, None
     except hs.error:
         return flags, f"hyperscan rejects the pattern: {first}"
+
+
+_UNSAFE_ESCAPES = frozenset("WSDBCXpPNx0123456789")  # \\x is safe below 0x80 (checked apart)
+
+
+def byte_safe(pattern: bytes) -> bool:
+    """Whether hyperscan reads the pattern the same without HS_FLAG_UTF8 (ASCII literals and classes
+    only, no `.`, no negated class): byte mode runs much faster on digit-heavy text."""
+    try:
+        text = pattern.decode("ascii")
+    except UnicodeDecodeError:
+        return False
+    i, n, in_class = 0, len(text), False
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            nxt = text[i + 1:i + 2]
+            if nxt == "x":
+                if text[i + 2:i + 3] not in tuple("01234567"):
+                    return False
+            elif nxt in _UNSAFE_ESCAPES:
+                return False
+            i += 2
+            continue
+        if in_class:
+            if c == "]":
+                in_class = False
+        elif c == "[":
+            if text[i + 1:i + 2] == "^":
+                return False
+            in_class = True
+            if text[i + 1:i + 2] == "]":
+                i += 1
+        elif c == ".":
+            return False
+        i += 1
+    return True
 
 
 def hs_escape(text: str) -> bytes:
@@ -329,12 +496,16 @@ def sample() -> bytes:
 
 
 def alone_speed(pattern: bytes, flags: int) -> float:
-    """MB/s of one pattern alone over the sample (scan only)."""
+    """MB/s of one pattern alone over the sample (scan only; the best of three, the machine is shared)."""
     db = hs_compile([pattern], [flags])
     data = sample()
-    start = time.perf_counter()
-    db.scan(data, match_event_handler=lambda *a: None)
-    return len(data) / max(time.perf_counter() - start, 1e-9) / 1e6
+    scratch = hs.Scratch(db)
+    best = 1e9
+    for _ in range(3):
+        start = time.perf_counter()
+        db.scan(data, match_event_handler=lambda *a: None, scratch=scratch)
+        best = min(best, time.perf_counter() - start)
+    return len(data) / max(best, 1e-9) / 1e6
 
 
 def keyword_counts(keywords: Sequence[str]) -> dict[str, int]:
@@ -400,13 +571,16 @@ def check_pattern(pattern: str, case_insensitive: bool, secret_group: int) -> tu
     width = WINDOW_CAP if tree is None else min(int(tree.getwidth()[1]), WINDOW_CAP)
     relaxed = relax(pattern)
     source = relaxed if relaxed is not None else _no_captures(pattern) if rx.groups else None
-    loc = None
+    loc = exact = None
+    whole = secret_group if rx.groups and _whole_group(pattern, secret_group) else -1
     if source is not None:
         try:
             loc = re2_compile(source, case_insensitive)._regexp
+            if relaxed is not None and whole >= 0:
+                exact = re2_compile(_no_captures(pattern), case_insensitive)._regexp
         except ValueError:
-            loc, relaxed = None, None
-    return Confirmer(rx, width, rx.groups, loc, relaxed is not None and loc is not None), None
+            loc, relaxed, exact, whole = None, None, None, -1
+    return Confirmer(rx, width, rx.groups, loc, relaxed is not None and loc is not None, whole, exact), None
 
 
 # --- on-disk cache of compiled hyperscan databases ---------------------------------------------------

@@ -10,10 +10,13 @@ fingerprint; `max_bytes` truncation is reported in the ScanReport.
 from __future__ import annotations
 
 import bisect
+import hashlib
+import sys
 from collections.abc import Iterable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
+from pathlib import Path
 
 import hyperscan as hs
 
@@ -23,6 +26,8 @@ from addons.extract import JOIN_SEP
 from addons.findings import CheckState
 from addons.findings import Compiled
 from addons.findings import Hit
+from addons.findings import _back
+from addons.findings import _fwd
 from addons.findings import check_candidates
 from addons.findings import compile_detector
 from addons.findings import finish
@@ -35,6 +40,7 @@ from addons.matchers import UNANCHORED
 from addons.matchers import Locator
 from addons.matchers import alone_speed
 from addons.matchers import anchor_literal
+from addons.matchers import byte_safe
 from addons.matchers import cache_key
 from addons.matchers import cache_load
 from addons.matchers import cache_store
@@ -44,8 +50,10 @@ from addons.matchers import hs_compile
 from addons.matchers import hs_escape
 from addons.matchers import keyword_counts
 from addons.matchers import keyword_gate
+from addons.matchers import keyword_inside
 from addons.matchers import keyword_regex
 from addons.matchers import merge_windows
+from addons.matchers import required_literal_len
 from addons.model import ScanReport
 from addons.model import Segment
 from addons.normalize import View
@@ -56,7 +64,7 @@ from addons.normalize import spell_digits
 
 __all__ = ["Scanner", "check_disabled", "mask"]
 
-ENGINE = "scan-2"  # part of the database cache key: bump when the plan or the database layout changes
+ENGINE = "scan-3"  # part of the database cache key: bump when the plan or the database layout changes
 SEP = b"\n\x00\x00\n"  # between views in a batched buffer
 _WORDCHARS = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") | frozenset(
     range(0x80, 0x100)
@@ -77,7 +85,7 @@ _TRIGGER_FLAGS["digit-words"] = 0
 # triggers without a flag above are SINGLEMATCH (once per scanned buffer); every match holds this byte
 _SINGLE_MARK = {"percent": b"%", "unicode-escape": b"\\", "html": b"&"}
 FREQUENT = 8  # keyword hits in the 64 KB sample from which a keyword is "frequent" (see _plan)
-KW_REGEX_MBS = 1000.0  # a frequent-keyword detector whose pattern runs this fast alone is located by it
+KW_REGEX_LITERAL = 3  # a frequent-keyword detector whose pattern needs a literal this long is located by it
 
 # what a database pattern reports (first item of an owner tuple)
 _DET, _KWRE, _TRIG, _KW, _ANCHOR, _WORD = range(6)
@@ -93,6 +101,27 @@ class _ViewHits:
     data: bytes
     hits: list[tuple[int, int]] = field(default_factory=list)  # (pattern id, end offset in view bytes)
     triggers: dict[str, list[int]] = field(default_factory=dict)
+
+
+_CODE_DIGEST: str | None = None
+
+
+def _code_digest() -> str:
+    """Hash of the modules that decide the plan and build the database: any change to them invalidates
+    cached databases (no stale plan survives an upgrade or an edit)."""
+    global _CODE_DIGEST
+    if _CODE_DIGEST is None:
+        from addons import findings
+        from addons import matchers
+
+        h = hashlib.sha256()
+        for module in (sys.modules[__name__], matchers, findings, decode):
+            try:
+                h.update(Path(module.__file__).read_bytes())  # type: ignore[arg-type]
+            except (OSError, TypeError):
+                h.update(repr(module).encode())
+        _CODE_DIGEST = h.hexdigest()
+    return _CODE_DIGEST
 
 
 class Scanner:
@@ -130,8 +159,8 @@ class Scanner:
     def _plan(self, dets: list[Compiled]) -> None:
         """Decide how each detector is located and build the database, or take both from the cache."""
         key = cache_key(
-            ENGINE, sorted((k, v, _TRIGGER_FLAGS.get(k)) for k, v in TRIGGERS.items()),
-            [SLOW_MBS, KW_REGEX_MBS, FREQUENT, SHORT_KEYWORD, KEYWORD_RADIUS],
+            ENGINE, _code_digest(), sorted((k, v, _TRIGGER_FLAGS.get(k)) for k, v in TRIGGERS.items()),
+            [SLOW_MBS, KW_REGEX_LITERAL, FREQUENT, SHORT_KEYWORD, KEYWORD_RADIUS],
             [(d.spec.id, d.hs_pattern, d.hs_flags, d.spec.keywords, d.spec.words, d.spec.pattern) for d in dets],
         )  # fmt: skip
         problems_before = dict(self.problems)
@@ -189,21 +218,18 @@ class Scanner:
                 if literal and speed < SLOW_MBS:  # e.g. `[…]{1,64}@…`: locate the '@', confirm around it
                     d.mode, d.anchor = "anchor", literal.lower()
         # A keyword common in ordinary text ("path" has `pat`, code is full of `key`) would flood the pass
-        # with hits: such a detector is located by its own pattern when hyperscan runs it fast, and the
-        # keyword is then only required near each match.
+        # with hits: such a detector is located by its own pattern when that pattern has a literal of
+        # its own for hyperscan to key on (then it costs the pass next to nothing), and the keyword is
+        # then only required near each match. Decided from the rules alone, never from timings.
         kws = sorted({k for d in dets if d.mode == "keyword" for k in d.spec.keywords})
         counts = keyword_counts(kws)
         for d in dets:
             if d.mode != "keyword" or max(counts.get(k, 0) for k in d.spec.keywords) < FREQUENT:
                 continue
+            if required_literal_len(d.spec.pattern or "") < KW_REGEX_LITERAL:
+                continue
             flags, problem = hs_check(d.hs_pattern.decode(), d.spec.case_insensitive)
-            if problem:
-                continue
-            try:
-                speed = alone_speed(d.hs_pattern, flags | hs.HS_FLAG_MULTILINE)
-            except hs.error:
-                continue
-            if speed >= KW_REGEX_MBS:
+            if not problem and not flags & hs.HS_FLAG_PREFILTER:
                 d.mode, d.hs_flags = "kw-regex", flags
 
     @staticmethod
@@ -212,9 +238,13 @@ class Scanner:
         out: list[tuple[bytes, int, tuple]] = []
         for d in dets:
             if d.mode in ("regex", "kw-regex"):
-                out.append((d.hs_pattern, d.hs_flags | hs.HS_FLAG_MULTILINE, (_DET if d.mode == "regex" else _KWRE, d)))
+                flags = d.hs_flags | hs.HS_FLAG_MULTILINE
+                if byte_safe(d.hs_pattern):  # the same matches, much faster on digit-heavy text
+                    flags &= ~hs.HS_FLAG_UTF8
+                out.append((d.hs_pattern, flags, (_DET if d.mode == "regex" else _KWRE, d)))
         for name, pattern in TRIGGERS.items():
-            out.append((pattern, _TRIGGER_FLAGS.get(name, hs.HS_FLAG_SINGLEMATCH) | hs.HS_FLAG_UTF8, (_TRIG, name)))
+            flags = _TRIGGER_FLAGS.get(name, hs.HS_FLAG_SINGLEMATCH) | (0 if byte_safe(pattern) else hs.HS_FLAG_UTF8)
+            out.append((pattern, flags, (_TRIG, name)))
         literals: dict[tuple[int, str], list[Compiled]] = {}
         for d in dets:
             if d.mode == "keyword":
@@ -238,6 +268,9 @@ class Scanner:
         live = [d for d in dets if d.spec.id not in self.problems]
         for d in live:
             d.gate = keyword_gate(d.spec.keywords) if d.mode == "kw-regex" else None
+            width = d.confirm.width if d.confirm is not None else 0
+            inside = d.mode == "anchor" or d.mode == "keyword" and keyword_inside(d.spec.pattern or "", d.spec.keywords)
+            d.inside = width if inside else -1
         owners: list[tuple] = []
         for _, _, (kind, *rest) in self._patterns(live):
             if kind in (_DET, _KWRE):
@@ -247,9 +280,8 @@ class Scanner:
                 owners.append((kind, rest[0], 0))
             elif kind == _WORD:
                 owners.append((kind, rest[0], rest[1]))
-            else:  # keyword: a match within KEYWORD_RADIUS; anchor: a match containing the literal
-                radius = KEYWORD_RADIUS if kind == _KW else 0
-                owners.append((kind, tuple((d, d.confirm.width + radius) for d in rest[0]), rest[1]))  # type: ignore[union-attr]
+            else:  # keyword: a match within KEYWORD_RADIUS, or containing it (see keyword_inside); anchor: containing
+                owners.append((kind, tuple((d, d.confirm.width + KEYWORD_RADIUS, d.inside) for d in rest[0]), rest[1]))  # type: ignore[union-attr]
         self._owner = owners
         # triggers reported once per scan (they only say "decode this kind"), with the byte every match has
         self._single = {i: _SINGLE_MARK[o[1]] for i, o in enumerate(owners) if o[0] == _TRIG and o[1] in _SINGLE_MARK}
@@ -279,7 +311,7 @@ class Scanner:
         views = [View("raw", text)] + ([View("normalized", *f)] if (f := fold(text)) else [])
         for v in views:
             data = v.text.encode("utf-8", "replace")
-            if d.confirm.find(data, 0, len(data)):
+            if d.confirm.find(data, 0, len(data), 1 if len(data) == len(v.text) else 4):
                 return True
         return False
 
@@ -337,51 +369,61 @@ class Scanner:
                 not_inspected.append(f"edm-key-mismatch:{d.spec.id}")
         return act, not_inspected
 
-    def _run(self, segments: Sequence[Segment], raw_views: list[tuple[View, int]], act: bytes,
+    def _run(self, segments: Sequence[Segment], raw_views: list[tuple], act: bytes,
              fp: Fingerprinter) -> list[Hit]:  # fmt: skip
         state = CheckState(fp)
         hits: list[Hit] = []
-        need = [k for k, (_, n) in enumerate(raw_views) if segments[n].joined]
-        extra: list[tuple[View, int]] = []
+        need = [k for k, (_, n, _) in enumerate(raw_views) if segments[n].joined]
+        extra: list[tuple] = []
         for vh in self._locate(raw_views, need):
             self._confirm(vh, act, segments, state, hits)
             seg = segments[vh.seg]
             if seg.joined or vh.triggers or not vh.ascii:
-                extra.extend((v, vh.seg) for v in self._extra_views(vh, seg))
+                extra.extend((v, vh.seg, None) for v in self._extra_views(vh, seg))
         for vh in self._locate(extra):
             self._confirm(vh, act, segments, state, hits)
         return hits
 
     @staticmethod
-    def _raw_views(segments: Sequence[Segment], max_bytes: int | None) -> tuple[list[tuple[View, int]], int, bool]:
-        out: list[tuple[View, int]] = []
+    def _raw_views(segments: Sequence[Segment], max_bytes: int | None) -> tuple[list[tuple], int, bool]:
+        """(view, segment index, UTF-8 bytes or None) per segment; bytes scanned; truncated."""
+        out: list[tuple] = []
         scanned, truncated = 0, False
         for n, seg in enumerate(segments):
             text = seg.text
-            size = len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
+            data = None
+            if text.isascii():
+                size = len(text)
+            else:
+                data = text.encode("utf-8", "replace")
+                size = len(data)
             if max_bytes is not None and scanned + size > max_bytes:
                 keep = max(0, max_bytes - scanned)
                 text = text.encode("utf-8", "replace")[:keep].decode("utf-8", "ignore")
-                size, truncated = keep, True
+                size, truncated, data = keep, True, None
             scanned += size
             if text:
-                out.append((View("raw", text.replace(JOIN_SEP, " ") if seg.joined else text), n))
+                if seg.joined:
+                    text, data = text.replace(JOIN_SEP, " "), None
+                out.append((View("raw", text), n, data))
             if truncated:
                 break
         return out, scanned, truncated
 
-    def _locate(self, views: list[tuple[View, int]], need: Sequence[int] = ()) -> list[_ViewHits]:
+    def _locate(self, views: list[tuple], need: Sequence[int] = ()) -> list[_ViewHits]:
         """One batched pass over every view; hits distributed back to their view (byte offsets).
         Returns the views that need more work: hits, non-ASCII text or joined siblings."""
         if not views:
             return []
         parts: list[bytes] = []
-        for view, _ in views:
-            text = view.text
-            parts.append(text.encode() if text.isascii() else text.encode("utf-8", "replace"))
+        for view, _, data in views:
+            if data is None:
+                text = view.text
+                data = text.encode() if text.isascii() else text.encode("utf-8", "replace")
+            parts.append(data)
         if len(parts) == 1:
             hits = self._locator.run(parts[0])
-            view, seg = views[0]
+            view, seg, _ = views[0]
             data = parts[0]
             if not hits and len(data) == len(view.text) and not need:
                 return []
@@ -397,7 +439,7 @@ class Scanner:
             k = bisect.bisect_right(starts, e - 1) - 1
             vh = found.get(k)
             if vh is None:
-                view, seg = views[k]
+                view, seg, _ = views[k]
                 data = parts[k]
                 vh = found[k] = _ViewHits(view, seg, len(data) == len(view.text), data)
             e -= starts[k]
@@ -414,14 +456,14 @@ class Scanner:
                     if mark in parts[k]:
                         vh = found.get(k)
                         if vh is None:
-                            view, seg = views[k]
+                            view, seg, _ = views[k]
                             vh = found[k] = _ViewHits(view, seg, len(parts[k]) == len(view.text), parts[k])
                         vh.hits.append((i, 0))
         for k in need:  # views that get extra views even without hits (joined siblings)
             if k not in found:
-                view, seg = views[k]
+                view, seg, _ = views[k]
                 found[k] = _ViewHits(view, seg, len(parts[k]) == len(view.text), parts[k])
-        for k, (view, seg) in enumerate(views):
+        for k, (view, seg, _) in enumerate(views):
             if k not in found and len(parts[k]) != len(view.text):  # non-ASCII: needs a normalized view
                 found[k] = _ViewHits(view, seg, False, parts[k])
         return [found[k] for k in sorted(found)]
@@ -430,11 +472,13 @@ class Scanner:
                  out: list[Hit]) -> None:  # fmt: skip
         data = vh.data
         size = len(data)
-        scale = 1 if vh.ascii else 4
+        ascii_ = vh.ascii
+        scale = 1 if ascii_ else 4
         windows: dict[int, list[tuple[int, int]]] = {}
         dets: dict[int, Compiled] = {}
         cands: list[tuple[Compiled, int, int]] = []
         owners = self._owner
+        # windows are in characters: byte arithmetic in ASCII views, a count of UTF-8 lead bytes otherwise
         for i, e in vh.hits:
             kind, a, b = owners[i]
             if kind <= _KWRE:  # a located pattern ends at e
@@ -443,7 +487,7 @@ class Scanner:
                     if lst is None:
                         lst = windows[a.idx] = []
                         dets[a.idx] = a
-                    s = e - b * scale
+                    s = e - b if ascii_ else _back(data, e, b)
                     lst.append((s if s > 0 else 0, e))
             elif kind == _TRIG:
                 vh.triggers.setdefault(a, []).append(e)
@@ -453,31 +497,38 @@ class Scanner:
                     cands.extend((d, s, e) for d in a if act[d.idx])
             else:  # keyword or anchor literal at [e - b, e)
                 s = e - b
-                for d, r in a:
+                for d, r, w in a:
                     if act[d.idx]:
                         lst = windows.get(d.idx)
                         if lst is None:
                             lst = windows[d.idx] = []
                             dets[d.idx] = d
-                        r *= scale
-                        lst.append((s - r if s > r else 0, e + r if e + r < size else size))
+                        if w >= 0:  # every match contains the literal: it lies in [e - width, s + width]
+                            if ascii_:
+                                lst.append((e - w if e > w else 0, s + w if s + w < size else size))
+                            else:
+                                lst.append((_back(data, e, w), _fwd(data, s, w)))
+                        elif ascii_:
+                            lst.append((s - r if s > r else 0, e + r if e + r < size else size))
+                        else:
+                            lst.append((_back(data, s, r), _fwd(data, e, r)))
         for idx, spans in windows.items():
             d = dets[idx]
             g = d.spec.secret_group
             find = d.confirm.find  # type: ignore[union-attr]
             gate = d.gate
             for ws, we in merge_windows(spans):
-                if not vh.ascii:
-                    while ws > 0 and (data[ws] & 0xC0) == 0x80:
-                        ws -= 1
                 for m in find(data, ws, we, scale):
                     s, e = m[g]
                     if s >= 0 and e > s:
                         if gate is not None:  # kw-regex: a keyword must be near, as for keyword hits
-                            r = (d.confirm.width + KEYWORD_RADIUS) * scale  # type: ignore[union-attr]
-                            lo = m[0][0] - r - 1
-                            hi = m[0][1] + r
-                            if gate.Match(UNANCHORED, data, lo if lo > 0 else 0, hi if hi < size else size)[0][0] < 0:
+                            r = d.confirm.width + KEYWORD_RADIUS  # type: ignore[union-attr]
+                            if ascii_:
+                                lo, hi = m[0][0] - r - 1, m[0][1] + r
+                                lo, hi = (lo if lo > 0 else 0), (hi if hi < size else size)
+                            else:
+                                lo, hi = _back(data, m[0][0], r + 1), _fwd(data, m[0][1], r)
+                            if gate.Match(UNANCHORED, data, lo, hi)[0][0] < 0:
                                 continue
                         cands.append((d, s, e))
         if cands:

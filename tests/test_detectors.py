@@ -158,3 +158,15 @@ def test_cli(tmp_path, capsys):
     load(tmp_path, with_line(4, "keywords:", "keyword:"))
     assert main([str(tmp_path)]) == 1
     assert "unknown field 'keyword'" in capsys.readouterr().out
+
+
+def test_short_keyword_inside_a_word_is_reported_with_the_reason(tmp_path):
+    body = (GOOD.replace("keywords: [dmo_]", "keywords: [q~]")
+            .replace("'\\bdmo_[A-Za-z0-9]{24}\\b'", "'[0-9]Q~[A-Za-z0-9]{24}'")
+            .replace("token = dmo_${gen:A-Za-z0-9:24}", "secret=7Q~${gen:A-Za-z0-9:24}"))  # fmt: skip
+    _, problems = load(tmp_path, body)
+    assert problems == [M(10) + "example match[0] was not found (keyword 'q~' occurs only inside a word here, "
+                        "and a keyword of at most 4 characters counts only at the start of a word: add a "
+                        "longer keyword)"]
+    _, problems = load(tmp_path, body.replace("secret=7Q~", "secret=7 Q~").replace("'[0-9]Q~", "'[0-9] Q~"))
+    assert problems == []

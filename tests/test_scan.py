@@ -337,3 +337,199 @@ def test_evasions_inside_large_texts_use_windowed_views(scanner, needle, view, d
     assert [f.view for f in found] == [view]
     (f,) = found
     assert text[f.start:f.end].strip() in (needle, needle.replace(" ", "")) or needle in text[f.start - 1:f.end + 1]
+
+
+# --- engine fixes and the fast paths ------------------------------------------------------------------
+
+
+def test_decoded_view_does_not_refind_plain_values_with_shortened_context(scanner):
+    # the hex view of a long text is windowed around the hex run: the window cut "example only"
+    # off the plain key, which the raw view had rejected by negative context
+    pad = "lorem ipsum dolor sit amet " * 400
+    hexrun = b"the quick brown fox jumps".hex()
+    text = pad + "example only: " + AWS + " " + "z" * 224 + " " + hexrun + " " + pad
+    assert scan(scanner, text).findings == ()
+    # an encoded occurrence of the same value is still its own finding
+    enc = AWS.encode().hex()
+    r = scan(scanner, f"aws {AWS} and {enc}")
+    assert [f.view for f in r.findings] == ["raw", "decoded:hex"]
+
+
+def test_negative_context_in_plain_view_covers_the_decoded_copy(scanner):
+    text = f"example only: {AWS} (hex {AWS.encode().hex()})"
+    assert scan(scanner, text).findings == ()
+
+
+def test_once_per_scan_triggers_reach_every_segment(scanner):
+    # percent, \\u and &entity; triggers fire once per batched scan: later segments still get decoded
+    enc = "".join(f"%{b:02x}" for b in AWS.encode())
+    r = scan(scanner, "see a%20b", "k=" + enc, "k2=" + "".join(f"&#{ord(c)};" for c in AWS) + " &amp;")
+    assert [(f.where, f.view) for f in r.findings] == [("s1", "decoded:percent"), ("s2", "decoded:html")]
+
+
+def test_context_words_are_whole_words(scanner):
+    (f,) = scan(scanner, f"aws_key = {AWS}").findings  # `_` is a boundary (JSON keys, env names)
+    assert f.confidence == pytest.approx(0.9)
+    (f,) = scan(scanner, f"awsome = {AWS}").findings  # no longer a prefix match
+    assert f.confidence == pytest.approx(0.7)
+    (f,) = scan(scanner, f"AWS: {AWS}").findings
+    assert f.confidence == pytest.approx(0.9)
+    (f,) = scan(scanner, f"const awsKey = '{AWS}'").findings  # camelCase step
+    assert f.confidence == pytest.approx(0.9)
+
+
+SHORT = """
+schema: 1
+detectors:
+  - id: fin-xx-routing
+    name: Routing number
+    category: financial
+    severity: medium
+    keywords: [aba, routing]
+    pattern: '\\b([0-9]{9})\\b'
+    secret_group: 1
+    examples: {match: ['ABA 123456789', 'my_aba=123456789', 'routing:123456789'], no_match: ['database 123456789']}
+  - id: pii-xx-grouped-id
+    name: Grouped id
+    category: national-id
+    severity: high
+    keywordless: true
+    pattern: '\\b([2-9][0-9]{3}[ -][0-9]{4}[ -][0-9]{4})\\b'
+    secret_group: 1
+    examples:
+      match: ['id 6580 7302 1578, Pune', 'id 6580 7302 1578 2026-03-20T10:00:00Z']
+      no_match: ['card 4580 7302 1578 1234', 'card 4580-7302-1578-1234', 'IBAN DE89 3704 0044 0532 0130 00']
+"""
+
+
+def test_short_keywords_count_only_at_word_start_and_digit_runs_are_not_cut(tmp_path):
+    s, problems = make(tmp_path, SHORT)
+    assert not problems, problems.items
+    assert not scan(s, "the database 123456789").findings  # `aba` inside a word: no keyword
+    assert [f.detector_id for f in scan(s, "ABA: 123456789").findings] == ["fin-xx-routing"]
+    assert not scan(s, "card 4580 7302 1578 1234 and 1234 4580 7302 1578").findings
+    assert [f.detector_id for f in scan(s, "id 6580 7302 1578").findings] == ["pii-xx-grouped-id"]
+
+
+def test_shipped_aadhaar_is_not_cut_out_of_card_numbers():
+    from pathlib import Path
+
+    rules = Path(__file__).resolve().parent.parent / "rules" / "detectors"
+    problems = Problems()
+    s = build_scanner(read_rule_files(rules, "detectors", problems, "rules/detectors"), problems, rules_dir=rules,
+                      run_examples=False)  # fmt: skip
+    ids = {f.detector_id for f in scan(s, "card 4556 7375 8689 9855 exp 12/29").findings}
+    assert "pii-in-aadhaar" not in ids and "fin-card-number" in ids
+    assert "pii-in-aadhaar" in {f.detector_id for f in scan(s, "Aadhaar: 6580 7302 1578, Pune").findings}
+
+
+def test_scan_many_equals_separate_scans(scanner):
+    requests = [
+        [Segment("a", "patient REC-1234")],  # min_count 2: nothing alone
+        [Segment("a", "patient REC-1234, patient REC-5678")],
+        [Segment("a", f"aws {AWS}"), Segment("b", f"again {AWS}")],
+        [Segment("a", "4111\n1111\n1111\n1111"), Segment("b", "k=" + "".join(f"%{b:02x}" for b in AWS.encode()))],
+        [],
+    ]
+    batched = scanner.scan_many(requests, fingerprinter=FP)
+    assert [r.findings for r in batched] == [scanner.scan(segs, fingerprinter=FP).findings for segs in requests]
+    assert [len(r.findings) for r in batched] == [0, 2, 2, 2, 0]
+
+
+def test_confirmer_equals_plain_re2_for_wide_repeats():
+    import random
+
+    from addons.matchers import UNANCHORED
+    from addons.matchers import check_pattern
+    from addons.matchers import relax
+
+    assert relax(r"(?i:bearer)\s{1,3}([A-Za-z0-9._~+/=-]{20,1000})") == r"(?i:bearer)\s{1,3}(?:[A-Za-z0-9._~+/=-]{20,})"
+    assert relax(r"[{]{1,20}\{1,50}(?P<x>a)") is None  # small bounds, escaped braces stay
+    assert relax(r"[{]{1,40}(?P<x>a)") == r"[{]{1,}(?:a)"
+    rng = random.Random(5)
+    patterns = [
+        (r"(?i:authorization)\s{0,3}[:=]\s{0,3}(?i:bearer)\s{1,3}([A-Za-z0-9._~+/=-]{20,1000})", 1),
+        (r"\b(ab[0-9]{2,40}c)\b", 1),
+        (r"x([a-c]{3,64})(y|z)", 2),
+        (r"\b(k[0-9]{1,80})", 1),
+    ]
+    alphabet = "abcxyzk0123456789 ÄAuthorization: Bearer =._"
+    for pattern, g in patterns:
+        c, problem = check_pattern(pattern, False, g)
+        assert problem is None
+        for _ in range(300):
+            data = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200))).encode()
+            start = rng.randint(0, len(data))
+            end = rng.randint(start, len(data))
+            plain, pos = [], start
+            while pos <= end:
+                m = c.rx._regexp.Match(UNANCHORED, data, pos, end)
+                if m[0][0] < 0:
+                    break
+                plain.append((m[0], m[g]))
+                pos = m[0][1] if m[0][1] > m[0][0] else m[0][1] + 1
+            assert [(m[0], m[g]) for m in c.find(data, start, end, 4)] == plain
+
+
+def test_byte_mode_only_for_patterns_it_reads_the_same():
+    from addons.matchers import byte_safe
+
+    assert byte_safe(rb"\b([A-Z]{2}[0-9]{6}[A-D])\b") and byte_safe(rb"[\s,.\-/]{1,3}\d")
+    assert not byte_safe(rb"a.b") and not byte_safe(rb"[^0-9]") and not byte_safe(rb"\S+")
+    assert not byte_safe("[ .‐-―]".encode()) and not byte_safe(rb"\x{2010}") and not byte_safe(rb"\xe2")
+
+
+def test_compiled_database_cache(tmp_path, monkeypatch):
+    from addons.matchers import cache_dir
+
+    monkeypatch.setenv("SHADOWGATE_CACHE", str(tmp_path / "cache"))
+    assert cache_dir() == tmp_path / "cache"
+    text = f"aws {AWS} card 4111 1111 1111 1111 the Bluefalcon plan"
+    for name in "abcde":
+        (tmp_path / name).mkdir()
+    first, problems = make(tmp_path / "a")
+    assert not problems and not first.from_cache
+    (entry,) = (tmp_path / "cache").glob("*.hsdb")
+    second, problems = make(tmp_path / "b")
+    assert not problems and second.from_cache
+    assert scan(second, text).findings == scan(first, text).findings and len(scan(first, text).findings) == 3
+    entry.write_bytes(entry.read_bytes()[:-100] + b"\x00" * 100)  # corrupt: ignored and rebuilt
+    third, problems = make(tmp_path / "c")
+    assert not problems and not third.from_cache and scan(third, text).findings == scan(first, text).findings
+    assert make(tmp_path / "d")[0].from_cache
+    monkeypatch.setenv("SHADOWGATE_CACHE", "")  # disabled
+    assert cache_dir() is None and not make(tmp_path / "e")[0].from_cache
+
+
+def test_cache_writers_race_safely(tmp_path, monkeypatch):
+    import threading
+
+    import hyperscan as hs
+
+    from addons.matchers import cache_load
+    from addons.matchers import cache_store
+    from addons.matchers import hs_compile
+
+    monkeypatch.setenv("SHADOWGATE_CACHE", str(tmp_path))
+    db = hs_compile([b"abc", b"d[0-9]+"], [0, 0])
+    errors = []
+
+    def write():
+        try:
+            for _ in range(20):
+                cache_store("k" * 64, {"n": 1}, db)
+                got = cache_load("k" * 64)
+                assert got is None or got[0]["n"] == 1
+        except Exception as e:  # pragma: no cover - the failure being tested for
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and [p.name for p in tmp_path.iterdir()] == ["k" * 64 + ".hsdb"]
+    meta, loaded = cache_load("k" * 64)
+    hits = []
+    loaded.scan(b"xabc d12", match_event_handler=lambda i, s, e, f, c: hits.append((i, e)), scratch=hs.Scratch(loaded))
+    assert (0, 4) in hits and (1, 7) in hits
