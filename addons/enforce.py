@@ -105,9 +105,8 @@ class Enforcer:
         if flow.response or flow.error or not flow.live or state is None:
             return
         try:
-            ruleset = self.store.ruleset
+            ruleset = self._live_rules(flow, state)
             if ruleset is None:
-                self._fail(flow, state, "no-valid-rules")
                 return
             length = declared_length(flow.request)
             if state.inspect and (length is None or length <= self.max_buffer):
@@ -128,9 +127,8 @@ class Enforcer:
         if flow.response or flow.error or not flow.live or state is None or state.decision is not None:
             return
         try:
-            ruleset = self.store.ruleset
+            ruleset = self._live_rules(flow, state)
             if ruleset is None:
-                self._fail(flow, state, "no-valid-rules")
                 return
             self._inspect(flow, state, ruleset)
             decision = self._decide(ruleset, state)
@@ -158,6 +156,13 @@ class Enforcer:
         self._block(flow, state, decision, ruleset)
 
     # --- steps -----------------------------------------------------------------------------
+
+    def _live_rules(self, flow: http.HTTPFlow, state: FlowState) -> RuleSet | None:
+        """The live rules, or None after applying the failure mode (no valid rules were ever loaded)."""
+        ruleset = self.store.ruleset
+        if ruleset is None:
+            self._fail(flow, state, "no-valid-rules")
+        return ruleset
 
     def _inspect(self, flow: http.HTTPFlow, state: FlowState, ruleset: RuleSet) -> None:
         request = flow.request
