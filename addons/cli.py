@@ -125,9 +125,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _fingerprinter(key: str | None, certs: Path):
+    from addons.fingerprint import DEFAULT_KEY_FILE
     from addons.fingerprint import load_or_create_key
 
-    return load_or_create_key(Path(key) if key else certs / "shadowgate-fingerprint.key")
+    return load_or_create_key(Path(key) if key else certs / DEFAULT_KEY_FILE)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from addons.classify import declared_length
 from addons.classify import expects_body
 from addons.classify import lower_headers
 from addons.extract import extract_segments
+from addons.fingerprint import DEFAULT_KEY_FILE
 from addons.fingerprint import Fingerprinter
 from addons.fingerprint import load_or_create_key
 from addons.flowstate import FlowState
@@ -91,7 +92,7 @@ class Enforcer:
                 raise exceptions.OptionsError(f"Cannot read sg_block_template {path}: {e}") from e
         if "sg_fingerprint_key" in updated or "confdir" in updated or self.fingerprinter is None:
             key = ctx.options.sg_fingerprint_key or os.path.join(
-                os.path.expanduser(ctx.options.confdir), "shadowgate-fingerprint.key"
+                os.path.expanduser(ctx.options.confdir), DEFAULT_KEY_FILE
             )
             try:
                 self.fingerprinter = load_or_create_key(Path(key))

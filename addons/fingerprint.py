@@ -89,6 +89,10 @@ def key_id_of(key: bytes) -> str:
     return hashlib.sha256(key).hexdigest()[:8]
 
 
+# The key file next to the CA (mitmproxy confdir); the proxy and `shadowgate fingerprint` must agree on it.
+DEFAULT_KEY_FILE = "shadowgate-fingerprint.key"
+
+
 def load_or_create_key(path: Path) -> Fingerprinter:
     """Read the key file (raw bytes, or 64 hex chars); create a random 32-byte key (mode 0600) if missing."""
     path = Path(path)
