@@ -200,15 +200,11 @@ def windows_around(spots: list[tuple[int, int]], size: int, margin: int = MARGIN
 _BLOCK = 4096
 
 
-def non_ascii_runs(text: str, data: bytes | None = None) -> list[tuple[int, int]]:
-    """Character spans of non-ASCII runs, found with RE2 in the UTF-8 bytes (much faster than `re`), only
-    in the 4 KB blocks `bytes.isascii` says hold any (mostly-ASCII text has few)."""
-    from addons.matchers import Confirmer
-
-    if data is None:
-        data = text.encode("utf-8", "replace")
-    size = len(data)
+def _non_ascii_blocks(data: bytes) -> list[tuple[int, int]]:
+    """Merged byte ranges of the 4 KB blocks `bytes.isascii` says hold non-ASCII bytes (a multi-byte
+    character never crosses out of them: its continuation bytes are non-ASCII too)."""
     ranges: list[list[int]] = []
+    size = len(data)
     for off in range(0, size, _BLOCK):
         if not data[off:off + _BLOCK].isascii():
             end = min(size, off + _BLOCK)
@@ -216,44 +212,102 @@ def non_ascii_runs(text: str, data: bytes | None = None) -> list[tuple[int, int]
                 ranges[-1][1] = end
             else:
                 ranges.append([off, end])
+    return [(a, b) for a, b in ranges]
+
+
+def non_ascii_runs(text: str, data: bytes | None = None) -> list[tuple[int, int]]:
+    """Character spans of non-ASCII runs, found with RE2 in the UTF-8 bytes (much faster than `re`), only
+    in the 4 KB blocks that hold any (mostly-ASCII text has few)."""
+    from addons.matchers import Confirmer
+
+    if data is None:
+        data = text.encode("utf-8", "replace")
     find = Confirmer(_NON_ASCII_RE2, 0, 0).find
-    spans = [sp[0] for a, b in ranges for sp in find(data, a, b)]  # no run crosses an all-ASCII block
+    spans = [sp[0] for a, b in _non_ascii_blocks(data) for sp in find(data, a, b)]
     to_char = char_offsets(data, [o for span in spans for o in span])
     return [(to_char[s], to_char[e]) for s, e in spans]
+
+
+_ASCII_BYTES = bytes(range(0x80))
+DENSE = 256  # a text with a non-ASCII byte per this many bytes (or more) is folded whole, not in windows
+
+
+def fold_plan(data: bytes) -> tuple[dict[str, str], re.Pattern[str] | None, int]:
+    """How a text's distinct non-ASCII characters fold (`data` is its UTF-8): those that become one other
+    character (a same-length replacement, `str.replace` per character), a regex of those that vanish
+    or expand (they need an offset map), and the number of non-ASCII bytes. Characters that stay are
+    in neither."""
+    non_ascii = b"".join(data[a:b] for a, b in _non_ascii_blocks(data)).translate(None, _ASCII_BYTES)
+    simple: dict[str, str] = {}
+    resized: list[str] = []
+    for ch in set(non_ascii.decode("utf-8", "replace")):
+        out = fold_char(ch)
+        if out == ch:
+            continue
+        if len(out) == 1:
+            simple[ch] = out
+        else:
+            resized.append(ch)
+    rx = re.compile("[" + "".join(re.escape(c) for c in sorted(resized)) + "]+") if resized else None
+    return simple, rx, len(non_ascii)
+
+
+def _fold_window(b: ViewBuilder, text: str, ws: int, we: int, simple: dict[str, str],
+                 resized: re.Pattern[str] | None) -> None:  # fmt: skip
+    """Append text[ws:we] folded: same-length replacements keep a 1:1 (exact) map."""
+
+    def same_length(s: int, e: int) -> None:
+        piece = text[s:e]
+        for ch, out in simple.items():
+            if ch in piece:
+                piece = piece.replace(ch, out)
+        b._piece(piece, s, e, True)
+
+    if resized is None:
+        same_length(ws, we)
+        return
+    pos = ws
+    for m in resized.finditer(text, ws, we):
+        same_length(pos, m.start())
+        for i in range(m.start(), m.end()):
+            b.replace(i, i + 1, fold_char(text[i]))
+        pos = m.end()
+    same_length(pos, we)
 
 
 def fold(text: str, parent: OffsetMap | None = None, spots: list[tuple[int, int]] | None = None,
          data: bytes | None = None):  # fmt: skip
     """The normalized view of `text` (windows around changes in large texts), or None when it equals
     `text`. `spots` are known broken-digit positions (from the caller's trigger pass); None = search."""
+    ascii_ = text.isascii()
+    if not ascii_ and data is None:
+        data = text.encode("utf-8", "replace")
+    simple, resized, non_ascii = ({}, None, 0) if ascii_ else fold_plan(data)  # type: ignore[arg-type]
+    changes = bool(simple) or resized is not None
     places: list[tuple[int, int]] = []
-    if not text.isascii():
-        places.extend(non_ascii_runs(text, data))
     if spots is None:
-        if not text.isascii() or _ASCII_BROKEN_DIGITS.search(text):
+        if not ascii_ or _ASCII_BROKEN_DIGITS.search(text):
             places.extend(m.span() for m in _BROKEN_RUN.finditer(text))
     else:
         places.extend(spots)
-    if not places:
+    if not changes and not places:
         return None
+    if changes:
+        if len(text) <= WHOLE_TEXT or non_ascii * DENSE >= len(data):  # type: ignore[arg-type]
+            places = [(0, len(text))]  # small or dense (e.g. French, German, Cyrillic): the whole text
+        else:
+            places.extend(non_ascii_runs(text, data))
     b = ViewBuilder(text)
-    changed = False
     for ws, we in windows_around(places, len(text)):
         if b._vpos:
             b._piece(GAP, ws, ws, False)
-        pos = ws
-        for m in _NON_ASCII_RUN.finditer(text, ws, we) if not text.isascii() else ():
-            b.copy(pos, m.start())
-            for i in range(m.start(), m.end()):
-                out = fold_char(text[i])
-                changed |= out != text[i]
-                b.replace(i, i + 1, out)
-            pos = m.end()
-        b.copy(pos, we)
+        if changes:
+            _fold_window(b, text, ws, we, simple, resized)
+        else:
+            b.copy(ws, we)
     folded, omap = b.build(parent)
     joined = _join_broken_digits(folded, omap) if spots is None or spots else None
-    breaks = joined is not None
-    if not changed and not breaks:
+    if not changes and joined is None:
         return None
     return joined if joined is not None else (folded, omap)
 

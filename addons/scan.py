@@ -380,7 +380,14 @@ class Scanner:
             seg = segments[vh.seg]
             if seg.joined or vh.triggers or not vh.ascii:
                 extra.extend((v, vh.seg, None) for v in self._extra_views(vh, seg))
+        spelled: list[tuple] = []
         for vh in self._locate(extra):
+            self._confirm(vh, act, segments, state, hits)
+            if vh.view.name == "normalized" and "digit-words" in vh.triggers:
+                view = self._spelled_view(vh)
+                if view is not None:
+                    spelled.append((view, vh.seg, None))
+        for vh in self._locate(spelled):
             self._confirm(vh, act, segments, state, hits)
         return hits
 
@@ -534,6 +541,18 @@ class Scanner:
         if cands:
             check_candidates(cands, vh.view, data, vh.ascii, vh.seg, segments[vh.seg], state, out)
 
+    @staticmethod
+    def _spelled_view(vh: _ViewHits) -> View | None:
+        """The spelled-digits view of a located view, around its digit-word trigger hits."""
+        ends = vh.triggers.get("digit-words")
+        if not ends:
+            return None
+        if not vh.ascii:
+            ends = list(char_offsets(vh.data, ends).values())
+        view = vh.view
+        spelled = spell_digits(view.text, view.omap, [(max(0, e - 40), e) for e in ends])
+        return View("spelled-digits", *spelled) if spelled is not None else None
+
     def _extra_views(self, vh: _ViewHits, seg: Segment) -> list[View]:
         """Views built from what the raw pass found: joined-tight, normalized, spelled-digits, decoded."""
         text = vh.view.text
@@ -545,7 +564,6 @@ class Scanner:
                 b.copy(pos, pos + len(part))
                 pos += len(part) + 1
             out.append(View("joined", *b.build()))
-        base_text, base_map = text, None
         broken = vh.triggers.get("broken-digits")
         if not vh.ascii or broken:
             ends = [e for e in broken or ()]
@@ -555,15 +573,10 @@ class Scanner:
             folded = fold(text, None, spots, vh.data)
             if folded is not None:
                 out.append(View("normalized", *folded))
-                base_text, base_map = folded
-        ends = vh.triggers.get("digit-words", [])
-        if ends and not vh.ascii:
-            ends = list(char_offsets(vh.data, ends).values())
-        if ends or base_map is not None:  # the normalized view (small, or all of a non-Latin text) is searched
-            spots = [(max(0, e - 40), e) for e in ends] if base_map is None else None
-            spelled = spell_digits(base_text, base_map, spots)
-            if spelled is not None:
-                out.append(View("spelled-digits", *spelled))
+        # digit words the raw pass found; a normalized view's own pass finds those its folding reveals (_run)
+        spelled = self._spelled_view(vh)
+        if spelled is not None:
+            out.append(spelled)
         kinds = [k for k in decode.ORDER if k in vh.triggers]
         if kinds:
             hints = {k: vh.triggers[k] for k in decode.HINTED if k in vh.triggers}

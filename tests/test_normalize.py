@@ -85,3 +85,18 @@ def test_views_compose_normalized_then_spelled():
     assert names == ["raw", "normalized", "spelled-digits"]
     v = view(text, "spelled-digits")
     assert v.text == "4111" and v.span(0, 4) == (0, len(text))
+
+
+def test_dense_text_folds_whole_with_exact_offsets():
+    # same-length folds (ü → u, Cyrillic а → a) keep a 1:1 map; vanishing characters (zero-width) shift it
+    text = ("Grüße аus Zürich\u200b! " * 600) + "key"
+    folded, omap = fold(text)
+    assert folded == ("Gruße aus Zurich! " * 600) + "key"
+    start = folded.index("key")
+    assert text[slice(*omap.span(start, start + 3))] == "key"
+    z = folded.index("Zurich", 1000)
+    assert text[slice(*omap.span(z, z + 6))] == "Zürich"
+
+
+def test_text_whose_non_ascii_characters_stay_has_no_normalized_view():
+    assert fold("数据保护 ß שלום " * 500) is None

@@ -533,3 +533,30 @@ def test_cache_writers_race_safely(tmp_path, monkeypatch):
     hits = []
     loaded.scan(b"xabc d12", match_event_handler=lambda i, s, e, f, c: hits.append((i, e)), scratch=hs.Scratch(loaded))
     assert (0, 4) in hits and (1, 7) in hits
+
+
+def test_spelled_digits_far_from_the_non_ascii_parts_of_a_large_text(scanner):
+    # the normalized view of a large, mostly-ASCII text is windowed around its non-ASCII characters: digit
+    # words elsewhere are spelled from the raw view
+    spelled = "four one one one one one one one one one one one one one one one"
+    text = "Größe " + "lorem ipsum dolor sit amet " * 600 + spelled + " " + "lorem ipsum " * 600 + "café"
+    (f,) = [f for f in scan(scanner, text).findings if f.detector_id == "fin-card-visa"]
+    assert f.view == "spelled-digits"
+    assert text[f.start:f.end] == spelled
+
+
+def test_spelled_digits_with_look_alike_letters_are_found_in_the_normalized_view(scanner):
+    spelled = "f\u043eur \u043ene one one one one one one one one one one one one one \u043ene"  # Cyrillic о
+    text = "Bitte zahlen Sie mit " + spelled + ", danke."
+    (f,) = [f for f in scan(scanner, text).findings if f.detector_id == "fin-card-visa"]
+    assert f.view == "spelled-digits"
+    assert text[f.start:f.end] == spelled
+
+
+@pytest.mark.parametrize("size", [200, 5000])  # whole-text view of a small text, and of a large dense one
+def test_dense_non_latin_text_keeps_exact_offsets(scanner, size):
+    pad = "Größe naïve café Ünïcödé текст " * size
+    needle = f"AKIA\u200b{AWS[4:]}"
+    text = pad + " aws " + needle + " " + pad
+    (f,) = [f for f in scan(scanner, text).findings if f.detector_id == "secret-aws-access-key-id"]
+    assert (f.view, text[f.start:f.end]) == ("normalized", needle)
