@@ -7,9 +7,12 @@ mode; mitmproxy's own safecall would otherwise forward the request unscanned.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+from collections.abc import Awaitable
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from mitmproxy import ctx
@@ -41,7 +44,43 @@ log = logging.getLogger(__name__)
 
 MCP_BODY_LIMIT = 1 << 20
 
+OFFLOAD_BYTES = 64 << 10  # default sg_scan_thread_min: bodies from this size are scanned in a worker thread
+
 type McpBlocker = Callable[[http.HTTPFlow, FlowState, Decision], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanJob:
+    """Extract and scan one body: touches no flow and no addon state, so it may run in any thread."""
+
+    body: bytes
+    content_type: str | None
+    content_encoding: str | None
+    ruleset: RuleSet
+    fingerprinter: Fingerprinter
+    max_scan: int
+    max_decompressed: int
+
+    @property
+    def size(self) -> int:
+        return len(self.body)
+
+    def __call__(self) -> ScanReport:
+        extraction = extract_segments(
+            self.body,
+            content_type=self.content_type,
+            content_encoding=self.content_encoding,
+            max_bytes=self.max_scan,
+            max_decompressed=self.max_decompressed,
+        )
+        report = self.ruleset.scanner.scan(extraction.segments, fingerprinter=self.fingerprinter,
+                                           max_bytes=self.max_scan)  # fmt: skip
+        return ScanReport(
+            findings=report.findings,
+            scanned_bytes=report.scanned_bytes,
+            truncated=report.truncated or extraction.truncated,
+            not_inspected=tuple(dict.fromkeys((*extraction.not_inspected, *report.not_inspected))),
+        )
 
 
 class Enforcer:
@@ -52,6 +91,7 @@ class Enforcer:
         self.max_scan = 2 << 20
         self.max_buffer = 32 << 20
         self.max_decompressed = 16 << 20
+        self.thread_min: int | None = OFFLOAD_BYTES
         self.mcp_blocker: McpBlocker | None = None  # set by the MCP session addon for legacy SSE
 
     def load(self, loader) -> None:
@@ -67,6 +107,9 @@ class Enforcer:
                           "Request bodies larger than this are streamed without inspection (logged as such).")
         loader.add_option("sg_max_decompressed", str, "16m",
                           "Upper bound for a decompressed request body (gzip/deflate/br/zstd bombs stop here).")
+        loader.add_option("sg_scan_thread_min", str, "64k",
+                          "Request bodies from this size are scanned in a worker thread, so the proxy keeps "
+                          "serving other flows meanwhile; 'off' scans every body on the event loop.")
         loader.add_option("sg_block_template", str, "",
                           "HTML template for the browser block page; empty uses the built-in one.")
         loader.add_option("sg_fingerprint_key", str, "",
@@ -84,6 +127,13 @@ class Enforcer:
                 if value is None or value <= 0:
                     raise exceptions.OptionsError(f"{name} must be a positive size such as 2m")
                 setattr(self, attr, value)
+        if "sg_scan_thread_min" in updated:
+            text = ctx.options.sg_scan_thread_min.strip().lower()
+            try:
+                self.thread_min = None if text == "off" else human.parse_size(text)
+            except ValueError as e:
+                msg = f"Cannot parse sg_scan_thread_min (a size such as 64k, or off): {e}"
+                raise exceptions.OptionsError(msg) from e
         if "sg_block_template" in updated:
             path = ctx.options.sg_block_template
             try:
@@ -123,20 +173,39 @@ class Enforcer:
             log.exception("shadowgate: enforcement failed at header time for flow %s", flow.id)
             self._fail(flow, state, "internal-error")
 
-    def request(self, flow: http.HTTPFlow) -> None:
+    def request(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
+        """Inspect, decide, act. A body of OFFLOAD_BYTES or more is scanned in a worker thread (the
+        returned awaitable, which mitmproxy awaits), so other flows keep moving meanwhile."""
         state = get_state(flow)
         if flow.response or flow.error or not flow.live or state is None or state.decision is not None:
-            return
+            return None
         try:
             ruleset = self._live_rules(flow, state)
             if ruleset is None:
-                return
-            self._inspect(flow, state, ruleset)
-            decision = self._decide(ruleset, state)
-            self._act(flow, state, decision, ruleset)
+                return None
+            job = self._scan_job(flow, state, ruleset)
+            if job is not None and self.thread_min is not None and job.size >= self.thread_min:
+                return self._conclude_after(asyncio.to_thread(job), flow, state, ruleset)
+            if job is not None:
+                state.update(report=job())
+            self._conclude(flow, state, ruleset)
         except Exception:
             log.exception("shadowgate: enforcement failed for flow %s", flow.id)
             self._fail(flow, state, "internal-error")
+        return None
+
+    async def _conclude_after(self, scan: Awaitable[ScanReport], flow: http.HTTPFlow, state: FlowState,
+                              ruleset: RuleSet) -> None:  # fmt: skip
+        try:
+            state.update(report=await scan)
+            self._conclude(flow, state, ruleset)
+        except Exception:  # mitmproxy's safecall would forward the request unscanned
+            log.exception("shadowgate: enforcement failed for flow %s", flow.id)
+            self._fail(flow, state, "internal-error")
+
+    def _conclude(self, flow: http.HTTPFlow, state: FlowState, ruleset: RuleSet) -> None:
+        decision = self._decide(ruleset, state)
+        self._act(flow, state, decision, ruleset)
 
     def redecide(self, flow: http.HTTPFlow, state: FlowState) -> None:
         """Decide again when the response revealed what the request did not (an MCP stream).
@@ -165,7 +234,8 @@ class Enforcer:
             self._fail(flow, state, "no-valid-rules")
         return ruleset
 
-    def _inspect(self, flow: http.HTTPFlow, state: FlowState, ruleset: RuleSet) -> None:
+    def _scan_job(self, flow: http.HTTPFlow, state: FlowState, ruleset: RuleSet) -> ScanJob | None:
+        """What the body needs: None when it is not scanned, else the (thread-safe) extract-and-scan job."""
         request = flow.request
         body = request.raw_content or b""
         headers = lower_headers(request.headers)
@@ -181,24 +251,10 @@ class Enforcer:
             ctx.options.sg_inspect_scope == "all"
         )
         if not scan_it or not body:
-            return
-        extraction = extract_segments(
-            body,
-            content_type=headers.get("content-type"),
-            content_encoding=encoding,
-            max_bytes=self.max_scan,
-            max_decompressed=self.max_decompressed,
-        )
+            return None
         assert self.fingerprinter is not None
-        report = ruleset.scanner.scan(extraction.segments, fingerprinter=self.fingerprinter, max_bytes=self.max_scan)
-        state.update(
-            report=ScanReport(
-                findings=report.findings,
-                scanned_bytes=report.scanned_bytes,
-                truncated=report.truncated or extraction.truncated,
-                not_inspected=tuple(dict.fromkeys((*extraction.not_inspected, *report.not_inspected))),
-            )
-        )
+        return ScanJob(body, headers.get("content-type"), encoding, ruleset, self.fingerprinter, self.max_scan,
+                       self.max_decompressed)  # fmt: skip
 
     def _decide(self, ruleset: RuleSet, state: FlowState) -> Decision:
         decision = ruleset.policies.decide(state.facts, mode=Mode(ctx.options.sg_mode))

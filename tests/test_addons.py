@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from pathlib import Path
@@ -14,9 +15,12 @@ from mitmproxy.test import tutils
 
 from addons.auditlog import AuditLog
 from addons.classify import Classifier
+from addons.enforce import OFFLOAD_BYTES
 from addons.enforce import Enforcer
 from addons.flowstate import get_state
 from addons.rulestore import RuleStore
+from tests.integration.fakes import grouped
+from tests.integration.fakes import visa_number
 from tests.ocsf import problems as ocsf_problems
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
@@ -62,7 +66,9 @@ def run_request(chain, flow) -> None:
     classifier.requestheaders(flow)
     enforcer.requestheaders(flow)
     if flow.response is None:
-        enforcer.request(flow)
+        pending = enforcer.request(flow)
+        if pending is not None:  # a large body: scanned in a worker thread, awaited as mitmproxy would
+            asyncio.run(pending)
     if flow.response is None:
         flow.response = tutils.tresp(status_code=200)
     audit.response(flow)
@@ -163,3 +169,67 @@ def test_large_body_is_streamed_and_logged_as_not_inspected(chain, tmp_path):
     event = [e for e in read_events(tmp_path, audit) if e["class_uid"] == 4002][-1]
     assert ocsf_problems(event) == []
     assert "body-too-large" in event["unmapped"]["shadowgate"]["dlp"]["not_inspected"]
+
+
+def chat_body(size: int, needle: str = "") -> bytes:
+    filler = "Please summarise the quarterly numbers for the team. " * (size // 50)
+    return json.dumps({"model": "gpt-x", "messages": [{"role": "user", "content": filler + needle}]}).encode()
+
+
+@pytest.mark.parametrize("size", [1000, OFFLOAD_BYTES + 1000])  # scanned inline, and in a worker thread
+def test_card_number_is_blocked_whether_scanned_inline_or_in_a_thread(chain, tmp_path, size):
+    audit = chain[4]
+    card = grouped(visa_number())
+    flow = make_flow("api.openai.com", "/v1/chat/completions", method="POST",
+                     headers={"content-type": "application/json"}, body=chat_body(size, f" card {card}"))
+    run_request(chain, flow)
+    assert flow.response.status_code == 403
+    assert "fin-card-number" in flow.response.get_text()
+    event = [e for e in read_events(tmp_path, audit) if e["class_uid"] == 4002][-1]
+    assert ocsf_problems(event) == []
+    assert event["unmapped"]["shadowgate"]["dlp"]["scanned_bytes"] >= size
+
+
+def test_clean_large_body_is_scanned_in_a_thread_and_forwarded(chain, tmp_path):
+    _, _, classifier, enforcer, audit = chain
+    body = chat_body(OFFLOAD_BYTES * 2)
+    flow = make_flow("api.openai.com", "/v1/chat/completions", method="POST",
+                     headers={"content-type": "application/json"}, body=body)
+    classifier.requestheaders(flow)
+    enforcer.requestheaders(flow)
+    pending = enforcer.request(flow)
+    assert pending is not None and get_state(flow).decision is None  # nothing decided until the scan is in
+    asyncio.run(pending)
+    assert flow.response is None and flow.request.content == body
+    assert get_state(flow).decision.policy_id == "policy-log-ai-use"
+
+
+def test_a_failing_threaded_scan_fails_closed(chain, tmp_path, monkeypatch):
+    audit = chain[4]
+
+    def broken(self):
+        raise RuntimeError("scanner exploded")
+
+    monkeypatch.setattr("addons.enforce.ScanJob.__call__", broken)
+    flow = make_flow("api.openai.com", "/v1/chat/completions", method="POST",
+                     headers={"content-type": "application/json"}, body=chat_body(OFFLOAD_BYTES * 2))
+    run_request(chain, flow)
+    assert flow.response.status_code == 403
+    event = [e for e in read_events(tmp_path, audit) if e["class_uid"] == 4002][-1]
+    assert ocsf_problems(event) == []
+    assert event["policy"]["uid"] == "fail-closed"
+
+
+def test_scan_thread_min_option(chain):
+    tctx, _, classifier, enforcer, _ = chain
+    tctx.configure(enforcer, sg_scan_thread_min="off")
+    flow = make_flow("api.openai.com", "/v1/chat/completions", method="POST",
+                     headers={"content-type": "application/json"}, body=chat_body(OFFLOAD_BYTES * 2))
+    classifier.requestheaders(flow)
+    enforcer.requestheaders(flow)
+    assert enforcer.request(flow) is None  # scanned on the event loop, decided at once
+    assert get_state(flow).decision is not None
+    tctx.configure(enforcer, sg_scan_thread_min="1k")
+    assert enforcer.thread_min == 1024
+    with pytest.raises(exceptions.OptionsError, match="sg_scan_thread_min"):
+        tctx.configure(enforcer, sg_scan_thread_min="lots")
