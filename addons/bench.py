@@ -79,8 +79,10 @@ def _log_line(rng: random.Random) -> str:
             f"ms={rng.randint(1, 900)}\n")  # fmt: skip
 
 
-def make_body(kind: str, size: int, findings: list[str], rng: random.Random) -> tuple[bytes, str]:
-    """A body of about `size` bytes; one finding sprinkled per ~4 KB (at least one per body)."""
+def make_body(kind: str, size: int, findings: list[str], rng: random.Random,
+              every: int = FINDING_EVERY) -> tuple[bytes, str]:  # fmt: skip
+    """A body of about `size` bytes; one finding sprinkled per ~`every` bytes (at least one per body;
+    only that one when `every` is 0)."""
     parts: list[str] = []
     total = 0
     gen = {"prose": _sentence, "chat-json": _sentence, "source": _code_line, "logs": _log_line,
@@ -88,7 +90,7 @@ def make_body(kind: str, size: int, findings: list[str], rng: random.Random) -> 
     budget = size - 200 if kind == "chat-json" else size
     while total < budget:
         piece = gen(rng)
-        if findings and (rng.random() < len(piece) / FINDING_EVERY or not parts):
+        if findings and (not parts or every > 0 and rng.random() < len(piece) / every):
             piece += " " + rng.choice(findings) + " "
         parts.append(piece)
         total += len(piece.encode())
@@ -195,15 +197,72 @@ def _engine(scanner, fp, body: bytes, ctype: str):
     return engine
 
 
-def bodies(files) -> list[tuple[str, str, bytes, str]]:
+def bodies(files, every: int = FINDING_EVERY) -> list[tuple[str, str, bytes, str]]:
     rng = random.Random(1)
     findings = _examples(files)
-    out = [(size_name, kind, *make_body(kind, size, findings, rng)) for size_name, size in SIZES.items()
+    out = [(size_name, kind, *make_body(kind, size, findings, rng, every)) for size_name, size in SIZES.items()
            for kind in KINDS]  # fmt: skip
     rng = random.Random(2)  # the extra kinds leave the target bodies as they were
-    out += [(size_name, kind, *make_body(kind, size, findings, rng)) for size_name, size in SIZES.items()
+    out += [(size_name, kind, *make_body(kind, size, findings, rng, every)) for size_name, size in SIZES.items()
             for kind in EXTRA_KINDS]  # fmt: skip
     return out
+
+
+TURNS = 20  # the conversation benchmark: a chat of this many turns, each request resending all before it
+
+
+def conversation_bodies(files, turns: int = TURNS) -> list[bytes]:
+    """Request bodies of one chat: turn i sends the system prompt and messages 1..i (~2 KB each)."""
+    rng = random.Random(3)
+    findings = _examples(files)
+    messages: list[dict] = [{"role": "system", "content": "You are a helpful assistant."}]
+    out = []
+    for turn in range(turns):
+        text, _ = make_body("prose", 2048, findings, rng)
+        messages.append({"role": "user" if turn % 2 == 0 else "assistant", "content": text.decode()})
+        out.append(json.dumps({"model": "gpt-4o", "messages": messages}).encode())
+    return out
+
+
+def conversation(files, scanner, fp: Fingerprinter, min_s: float) -> dict:
+    """Time one whole conversation (every turn's request scanned once, in order), rescanning each request
+    in full and reusing the hits of messages seen before (a new, empty cache per conversation)."""
+    from collections import OrderedDict
+
+    from addons.scancache import SegmentCache
+
+    work = conversation_bodies(files)
+    segs = [extract_segments(b, content_type="application/json", content_encoding=None, max_bytes=8 << 20,
+                             max_decompressed=32 << 20).segments for b in work]  # fmt: skip
+    full = [scanner.scan(s, fingerprinter=fp) for s in segs]
+    scanner.cache = SegmentCache()
+    reused = [scanner.scan(s, fingerprinter=fp, reuse=True) for s in segs]
+    if reused != full:
+        raise AssertionError("reusing cached segment hits changed the findings")
+
+    def whole(reuse: bool):
+        def run():
+            scanner.cache = SegmentCache()
+            for s in segs:
+                scanner.scan(s, fingerprinter=fp, reuse=reuse)
+        return run
+
+    total_full = _time(whole(False), min_s)[0]
+    total_reuse = _time(whole(True), min_s)[0]
+    last_full = _time(lambda: scanner.scan(segs[-1], fingerprinter=fp), min_s)[0]
+    scanner.cache = SegmentCache()  # the history in the cache, the newest message not
+    for s in segs[:-1]:
+        scanner.scan(s, fingerprinter=fp, reuse=True)
+    history = dict(scanner.cache._entries)
+
+    def last_turn():
+        scanner.cache._entries = OrderedDict(history)
+        scanner.scan(segs[-1], fingerprinter=fp, reuse=True)
+
+    last_reuse = _time(last_turn, min_s)[0]
+    return {"turns": len(work), "last_bytes": len(work[-1]), "sent_bytes": sum(map(len, work)),
+            "findings_last": len(full[-1].findings), "total_full_ms": total_full * 1e3,
+            "total_reuse_ms": total_reuse * 1e3, "last_full_ms": last_full * 1e3, "last_reuse_ms": last_reuse * 1e3}
 
 
 _CHILD = """
@@ -231,13 +290,14 @@ def serve(rules: Path, work: Path) -> None:
         print(json.dumps({"engine_us": per * 1e6, "findings": len(engine().findings)}), flush=True)
 
 
-def run(rules: Path, quick: bool = False, compare: Path | None = None) -> dict:
+def run(rules: Path, quick: bool = False, compare: Path | None = None, every: int = FINDING_EVERY) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         files, scanner, cold, warm, problems = _build(rules, Path(tmp) / "rules")
         fp = Fingerprinter(bytes(32))
         naive = _naive(files)
-        work = bodies(files)
-        results: dict = {"detectors": len(scanner.detector_ids), "naive_patterns": len(naive), "load_cold_s": cold,
+        work = bodies(files, every)
+        results: dict = {"finding_every": every, "detectors": len(scanner.detector_ids),
+                         "naive_patterns": len(naive), "load_cold_s": cold,
                          "load_warm_s": warm, "problems": problems, "rows": []}  # fmt: skip
         child = None
         if compare is not None:
@@ -277,6 +337,7 @@ def run(rules: Path, quick: bool = False, compare: Path | None = None) -> dict:
                     row["before_us"], row["before_findings"] = other["engine_us"], other["findings"]
                     row["before_mbs"] = len(body) / other["engine_us"]
                 results["rows"].append(row)
+            results["conversation"] = conversation(files, scanner, fp, min_s)
         finally:
             if child is not None:
                 child.stdin.close()  # type: ignore[union-attr]
@@ -312,26 +373,46 @@ def markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
+def conversation_markdown(c: dict) -> str:
+    return "\n".join([
+        f"Chat of {c['turns']} turns, each request resending the history ({c['sent_bytes']} bytes sent in all; "
+        f"the last request {c['last_bytes']} bytes, {c['findings_last']} findings):",
+        "",
+        "| segments scanned | whole conversation | last turn |",
+        "|---|---:|---:|",
+        f"| every request in full | {c['total_full_ms']:.1f} ms | {c['last_full_ms']:.2f} ms |",
+        f"| new ones only (`sg_scan_reuse`) | {c['total_reuse_ms']:.1f} ms | {c['last_reuse_ms']:.2f} ms |",
+        f"| ratio | {c['total_full_ms'] / c['total_reuse_ms']:.1f}× | {c['last_full_ms'] / c['last_reuse_ms']:.1f}× |",
+    ])  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m addons.bench", description=__doc__)
     ap.add_argument("--rules", default=str(Path(__file__).resolve().parent.parent / "rules" / "detectors"))
     ap.add_argument("--quick", action="store_true", help="shorter timing loops")
     ap.add_argument("--json", action="store_true", help="print raw results as JSON")
     ap.add_argument("--compare", metavar="CHECKOUT", help="also time the engine of another checkout (before)")
+    ap.add_argument("--finding-every", type=int, default=FINDING_EVERY, metavar="BYTES",
+                    help=f"sprinkle one finding per this many bytes (default {FINDING_EVERY}; 0: one per body)")
     args = ap.parse_args(argv)
-    res = run(Path(args.rules), args.quick, Path(args.compare).resolve() if args.compare else None)
+    res = run(Path(args.rules), args.quick, Path(args.compare).resolve() if args.compare else None,
+              max(0, args.finding_every))
     if args.json:
         print(json.dumps(res, indent=1))
         return 0
     print(f"machine: {platform.machine()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · "
           f"{res['detectors']} detectors (+10,000 codenames) · {res['naive_patterns']} patterns in the naive "
           f"baseline · ruleset build {res['load_cold_s']:.2f} s cold, {res['load_warm_s']:.2f} s with the "
-          f"database cache (incl. example self-test) · {res['problems']} rule problem(s)")  # fmt: skip
+          f"database cache (incl. example self-test) · {res['problems']} rule problem(s) · one finding per "
+          f"{res['finding_every'] or 'body'}{' bytes' if res['finding_every'] else ''}")  # fmt: skip
     if "compare" in res:
         c = res["compare"]
         print(f"before: {c['dir']} · {c['detectors']} detectors · ruleset build {c['load_cold_s']:.2f} s, "
               f"again {c['load_warm_s']:.2f} s · {c['problems']} rule problem(s)")  # fmt: skip
     print(markdown(res))
+    if "conversation" in res:
+        print()
+        print(conversation_markdown(res["conversation"]))
     return 0
 
 

@@ -60,6 +60,7 @@ class ScanJob:
     fingerprinter: Fingerprinter
     max_scan: int
     max_decompressed: int
+    reuse: bool = True
 
     @property
     def size(self) -> int:
@@ -74,7 +75,7 @@ class ScanJob:
             max_decompressed=self.max_decompressed,
         )
         report = self.ruleset.scanner.scan(extraction.segments, fingerprinter=self.fingerprinter,
-                                           max_bytes=self.max_scan)  # fmt: skip
+                                           max_bytes=self.max_scan, reuse=self.reuse)  # fmt: skip
         return ScanReport(
             findings=report.findings,
             scanned_bytes=report.scanned_bytes,
@@ -92,6 +93,7 @@ class Enforcer:
         self.max_buffer = 32 << 20
         self.max_decompressed = 16 << 20
         self.thread_min: int | None = OFFLOAD_BYTES
+        self.reuse = True
         self.mcp_blocker: McpBlocker | None = None  # set by the MCP session addon for legacy SSE
 
     def load(self, loader) -> None:
@@ -110,6 +112,9 @@ class Enforcer:
         loader.add_option("sg_scan_thread_min", str, "64k",
                           "Request bodies from this size are scanned in a worker thread, so the proxy keeps "
                           "serving other flows meanwhile; 'off' scans every body on the event loop.")
+        loader.add_option("sg_scan_reuse", bool, True,
+                          "Reuse what was found in a body segment already scanned (a chat API resends the "
+                          "conversation every turn): the same findings, scanned once.")
         loader.add_option("sg_block_template", str, "",
                           "HTML template for the browser block page; empty uses the built-in one.")
         loader.add_option("sg_fingerprint_key", str, "",
@@ -127,6 +132,8 @@ class Enforcer:
                 if value is None or value <= 0:
                     raise exceptions.OptionsError(f"{name} must be a positive size such as 2m")
                 setattr(self, attr, value)
+        if "sg_scan_reuse" in updated:
+            self.reuse = ctx.options.sg_scan_reuse
         if "sg_scan_thread_min" in updated:
             text = ctx.options.sg_scan_thread_min.strip().lower()
             try:
@@ -254,7 +261,7 @@ class Enforcer:
             return None
         assert self.fingerprinter is not None
         return ScanJob(body, headers.get("content-type"), encoding, ruleset, self.fingerprinter, self.max_scan,
-                       self.max_decompressed)  # fmt: skip
+                       self.max_decompressed, self.reuse)  # fmt: skip
 
     def _decide(self, ruleset: RuleSet, state: FlowState) -> Decision:
         decision = ruleset.policies.decide(state.facts, mode=Mode(ctx.options.sg_mode))

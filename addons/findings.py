@@ -188,6 +188,7 @@ class Hit:
     seg: int
     joined: bool
     canon: str = ""
+    preview: str | None = None  # sealed hits (see scancache.seal): made before the value was dropped
 
 
 _DIGITS = frozenset("0123456789")
@@ -370,6 +371,6 @@ def finish(hits: list[Hit], fp: Fingerprinter) -> list[Finding]:
             fpr = prints[k2] = fp.of_canonical(h.canon)
         out.append(Finding(
             spec.id, spec.category, spec.severity, round(h.confidence, 3), h.where, h.start, h.end,
-            counts[k2], h.view, mask(h.value, h.canon), fpr, spec.name,
+            counts[k2], h.view, mask(h.value, h.canon) if h.preview is None else h.preview, fpr, spec.name,
         ))  # fmt: skip
     return out

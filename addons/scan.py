@@ -61,6 +61,9 @@ from addons.normalize import ViewBuilder
 from addons.normalize import char_offsets
 from addons.normalize import fold
 from addons.normalize import spell_digits
+from addons.scancache import SegmentCache
+from addons.scancache import rebase
+from addons.scancache import seal
 
 __all__ = ["Scanner", "check_disabled", "mask"]
 
@@ -139,6 +142,7 @@ class Scanner:
                 dets.append(det)
         self._count = len(dets)
         self.from_cache = False
+        self.cache = SegmentCache()  # hits of segments seen before (scan(reuse=True))
         self._plan(dets)
         self._dets = [d for d in dets if d.spec.id not in self.problems]
         self._specs = {s.id: s for s in (*specs, *disabled) if s.id not in self.problems}
@@ -298,6 +302,7 @@ class Scanner:
         other = object.__new__(Scanner)
         for name in ("problems", "_count", "from_cache", "_owner", "_single", "_locator"):
             setattr(other, name, getattr(self, name))
+        other.cache = SegmentCache()
         other._dets = [d for d in self._dets if d.spec.id not in drop]
         other._specs = {k: v for k, v in self._specs.items() if k not in drop}
         other._index()
@@ -322,12 +327,18 @@ class Scanner:
         fingerprinter: Fingerprinter,
         max_bytes: int | None = None,
         only: set[str] | None = None,
+        reuse: bool = False,
     ) -> ScanReport:
+        """Findings of one request. `reuse`: take the hits of segments this scanner has seen before from
+        its cache (the same findings as a rescan; chat APIs resend the whole conversation every turn)."""
         act, not_inspected = self._active(only, fingerprinter)
         raw_views, scanned, truncated = self._raw_views(segments, max_bytes)
         if truncated:
             not_inspected.append("scan-limit")
-        hits = self._run(segments, raw_views, act, fingerprinter)
+        if reuse and only is None:
+            hits = self._run_reusing(segments, raw_views, act, fingerprinter)
+        else:
+            hits = self._run(segments, raw_views, act, fingerprinter)
         return ScanReport(tuple(finish(hits, fingerprinter)), scanned, truncated, tuple(dict.fromkeys(not_inspected)))
 
     def scan_many(self, requests: Sequence[Sequence[Segment]], *, fingerprinter: Fingerprinter) -> list[ScanReport]:
@@ -389,6 +400,35 @@ class Scanner:
                     spelled.append((view, vh.seg, None))
         for vh in self._locate(spelled):
             self._confirm(vh, act, segments, state, hits)
+        return hits
+
+    def _run_reusing(self, segments: Sequence[Segment], raw_views: list[tuple], act: bytes,
+                     fp: Fingerprinter) -> list[Hit]:  # fmt: skip
+        """`_run` for the segments not in the cache; cached hits for the others. All hits come back sealed
+        (keyed by fingerprint, preview made), so cached and fresh ones dedupe and count alike."""
+        cache = self.cache
+        hits: list[Hit] = []
+        fresh: list[tuple] = []
+        keys: dict[int, bytes] = {}
+        for item in raw_views:
+            view, n, _ = item
+            seg = segments[n]
+            key = cache.key(seg, fp.key_id) if len(view.text) == len(seg.text) else None  # not a cut segment
+            found = cache.get(key) if key is not None else None
+            if found is not None:
+                hits.extend(rebase(found, n, seg))
+                continue
+            fresh.append(item)
+            if key is not None:
+                keys[n] = key
+        if fresh:
+            new = [seal(h, fp) for h in self._run(segments, fresh, act, fp)]
+            per_segment: dict[int, list[Hit]] = {}
+            for h in new:
+                per_segment.setdefault(h.seg, []).append(h)
+            for n, key in keys.items():
+                cache.put(key, tuple(per_segment.get(n, ())))
+            hits.extend(new)
         return hits
 
     @staticmethod
