@@ -90,7 +90,7 @@ def make_body(kind: str, size: int, findings: list[str], rng: random.Random,
     budget = size - 200 if kind == "chat-json" else size
     while total < budget:
         piece = gen(rng)
-        if findings and (not parts or every > 0 and rng.random() < len(piece) / every):
+        if findings and (every > 0 and rng.random() < len(piece) / every or not parts):
             piece += " " + rng.choice(findings) + " "
         parts.append(piece)
         total += len(piece.encode())

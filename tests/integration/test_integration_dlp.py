@@ -178,3 +178,48 @@ def test_anthropic_sdk_github_token_is_blocked_by_shipped_policy(proxy, upstream
     assert token not in log and token[4:] not in log
     assert token not in error.response.text
     assert json.loads(error.response.text)["error"]["type"] == "permission_error"
+
+
+# --- a conversation: each turn resends the history (segments scanned before are reused) -----------
+
+
+def test_conversation_history_keeps_its_findings_turn_after_turn(proxy, upstream, card_detector):
+    tag = fakes.visa_number()[-6:]
+    email = f"jane.doe{tag}@acme-payroll.co.uk"
+    filler = "Here is the context for the quarterly review of the platform team and its budget. " * 8
+    client = openai_client(proxy)
+
+    def openai_flows() -> list[dict]:
+        return [e for e in proxy.events() if e.get("class_uid") == 4002
+                and e["http_request"]["url"]["hostname"] == "api.openai.com"]  # fmt: skip
+
+    before = len(openai_flows())
+    messages = [{"role": "user", "content": f"{filler} Send the summary to {email} when done."}]
+    reply = client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    messages += [{"role": "assistant", "content": reply.choices[0].message.content},
+                 {"role": "user", "content": filler + " Make it shorter, please."}]  # fmt: skip
+    client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+    number = fakes.visa_number()
+    messages += [{"role": "assistant", "content": "Done."},
+                 {"role": "user", "content": filler + f" Also charge card {fakes.grouped(number)}."}]  # fmt: skip
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+
+    flows = proxy.wait_events(lambda e: e.get("class_uid") == 4002
+                              and e["http_request"]["url"]["hostname"] == "api.openai.com", count=before + 3)
+    assert len(flows) == before + 3
+    dlp = [f["unmapped"]["shadowgate"]["dlp"] for f in flows[-3:]]
+    assert ["contact-email" in d["detectors"] for d in dlp] == [True, True, True]  # turns 2 and 3 from the cache
+    assert [card_detector in d["detectors"] for d in dlp] == [False, False, True]
+    assert [f["status_id"] for f in flows[-3:]] == [1, 1, 2]
+    prints = []
+    for flow in flows[-3:]:
+        correlation = flow["metadata"]["correlation_uid"]
+        finding = proxy.wait_event(lambda e, c=correlation: e.get("class_uid") == 2006
+                                   and e["metadata"].get("correlation_uid") == c
+                                   and e["finding_info"]["analytic"]["uid"] == "contact-email")
+        prints.append([m["fingerprint"] for m in finding["unmapped"]["shadowgate"]["dlp"]["matches"]])
+    assert prints[0] == prints[1] == prints[2] and len(prints[0]) == 1
+    assert proxy.flow_event(event_id_in_text(info.value.message)) == flows[-1]
+    assert_never_stored(proxy, number, info.value.message)
+    assert email not in proxy.raw_log().decode("utf-8")
