@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 
 MCP_BODY_LIMIT = 1 << 20
 
-OFFLOAD_BYTES = 64 << 10  # default sg_scan_thread_min: bodies from this size are scanned in a worker thread
 
 type McpBlocker = Callable[[http.HTTPFlow, FlowState, Decision], bool]
 
@@ -92,7 +91,7 @@ class Enforcer:
         self.max_scan = 2 << 20
         self.max_buffer = 32 << 20
         self.max_decompressed = 16 << 20
-        self.thread_min: int | None = OFFLOAD_BYTES
+        self.thread_min: int | None = None  # sg_scan_thread_min: None scans every body on the event loop
         self.reuse = True
         self.mcp_blocker: McpBlocker | None = None  # set by the MCP session addon for legacy SSE
 
@@ -109,9 +108,10 @@ class Enforcer:
                           "Request bodies larger than this are streamed without inspection (logged as such).")
         loader.add_option("sg_max_decompressed", str, "16m",
                           "Upper bound for a decompressed request body (gzip/deflate/br/zstd bombs stop here).")
-        loader.add_option("sg_scan_thread_min", str, "64k",
-                          "Request bodies from this size are scanned in a worker thread, so the proxy keeps "
-                          "serving other flows meanwhile; 'off' scans every body on the event loop.")
+        loader.add_option("sg_scan_thread_min", str, "off",
+                          "Scan request bodies from this size (e.g. 1m) in a worker thread: better latency for "
+                          "other flows during large scans, lower upload throughput (the GIL; see BENCHMARKS.md). "
+                          "'off' scans every body on the event loop.")
         loader.add_option("sg_scan_reuse", bool, True,
                           "Reuse what was found in a body segment already scanned (a chat API resends the "
                           "conversation every turn): the same findings, scanned once.")
@@ -181,8 +181,8 @@ class Enforcer:
             self._fail(flow, state, "internal-error")
 
     def request(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
-        """Inspect, decide, act. A body of OFFLOAD_BYTES or more is scanned in a worker thread (the
-        returned awaitable, which mitmproxy awaits), so other flows keep moving meanwhile."""
+        """Inspect, decide, act. With sg_scan_thread_min set, a body that large or larger is scanned in a
+        worker thread (the returned awaitable, which mitmproxy awaits) while other flows move on."""
         state = get_state(flow)
         if flow.response or flow.error or not flow.live or state is None or state.decision is not None:
             return None

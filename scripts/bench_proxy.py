@@ -1,12 +1,11 @@
 """Proxy benchmark: how long small requests wait while large uploads are being scanned.
 
 Starts a real `shadowgate run` (mitmdump, shipped rules) in front of a loopback HTTPS origin, then
-times small GETs (each on a new connection) to a non-AI host (passed through without a body scan),
-first on an idle proxy, then
-while a second client keeps posting 1 MB chat-API bodies to api.openai.com (each one scanned by the
-DLP engine). Both runs of the same process: once with every scan on the event loop
-(`sg_scan_thread_min=off`) and once with the shipped setting (large bodies scanned in a worker
-thread). Loopback only; every loop is bounded. Run with `./scripts/bench proxy`.
+times small GETs (one kept-alive connection) to a non-AI host (passed through without a body scan),
+first on an idle proxy, then while a second client keeps posting 1 MB chat-API bodies to
+api.openai.com (each one scanned by the DLP engine). Both runs in the same process: every scan on
+the event loop (the shipped `sg_scan_thread_min=off`), and bodies from 64 KiB scanned in a worker
+thread. Loopback only; every loop is bounded. Run with `./scripts/bench proxy`.
 """
 
 from __future__ import annotations
@@ -37,11 +36,7 @@ from tests.integration.proxy import start_proxy  # noqa: E402
 
 SMALL_HOST = "upstream.test"  # not an AI app: classified, logged by scope, never body-scanned
 LARGE_URL = "https://api.openai.com/v1/chat/completions"
-# a new connection per request: the test harness's upstream mapping (loopback_upstream.py rewrites the
-# server address) defeats mitmproxy's upstream connection reuse, and kept-alive client connections then
-# stall every few requests; real clients open many connections anyway
-CLOSE = {"connection": "close"}
-MODES = {"event loop (sg_scan_thread_min=off)": "off", "worker thread (shipped: 64k)": "64k"}
+MODES = {"event loop (shipped: sg_scan_thread_min=off)": "off", "worker thread (sg_scan_thread_min=64k)": "64k"}
 
 
 async def origin(scope, receive, send) -> None:
@@ -85,7 +80,7 @@ def small_requests(client: httpx.Client, count: int) -> list[float]:
     out = []
     for i in range(count):
         start = time.perf_counter()
-        reply = client.get(f"https://{SMALL_HOST}/ping?i={i}", headers=CLOSE)
+        reply = client.get(f"https://{SMALL_HOST}/ping?i={i}")
         out.append(time.perf_counter() - start)
         assert reply.status_code == 200, reply.status_code
     return out
@@ -103,7 +98,7 @@ def measure(proxy, count: int, body: bytes) -> dict:
             with httpx.Client(proxy=proxy.url, verify=verify, trust_env=False, timeout=60) as big:
                 while not stop.is_set() and len(uploads) < 10_000:
                     start = time.perf_counter()
-                    reply = big.post(LARGE_URL, content=body, headers={"content-type": "application/json", **CLOSE})
+                    reply = big.post(LARGE_URL, content=body, headers={"content-type": "application/json"})
                     assert reply.status_code == 200, reply.status_code
                     uploads.append(time.perf_counter() - start)
 

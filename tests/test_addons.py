@@ -15,7 +15,6 @@ from mitmproxy.test import tutils
 
 from addons.auditlog import AuditLog
 from addons.classify import Classifier
-from addons.enforce import OFFLOAD_BYTES
 from addons.enforce import Enforcer
 from addons.flowstate import get_state
 from addons.rulestore import RuleStore
@@ -171,14 +170,18 @@ def test_large_body_is_streamed_and_logged_as_not_inspected(chain, tmp_path):
     assert "body-too-large" in event["unmapped"]["shadowgate"]["dlp"]["not_inspected"]
 
 
+THREAD_MIN = 64 << 10
+
+
 def chat_body(size: int, needle: str = "") -> bytes:
     filler = "Please summarise the quarterly numbers for the team. " * (size // 50)
     return json.dumps({"model": "gpt-x", "messages": [{"role": "user", "content": filler + needle}]}).encode()
 
 
-@pytest.mark.parametrize("size", [1000, OFFLOAD_BYTES + 1000])  # scanned inline, and in a worker thread
+@pytest.mark.parametrize("size", [1000, THREAD_MIN + 1000])  # scanned inline, and in a worker thread
 def test_card_number_is_blocked_whether_scanned_inline_or_in_a_thread(chain, tmp_path, size):
-    audit = chain[4]
+    tctx, audit = chain[0], chain[4]
+    tctx.configure(chain[3], sg_scan_thread_min="64k")
     card = grouped(visa_number())
     flow = make_flow("api.openai.com", "/v1/chat/completions", method="POST",
                      headers={"content-type": "application/json"}, body=chat_body(size, f" card {card}"))
@@ -191,8 +194,9 @@ def test_card_number_is_blocked_whether_scanned_inline_or_in_a_thread(chain, tmp
 
 
 def test_clean_large_body_is_scanned_in_a_thread_and_forwarded(chain, tmp_path):
-    _, _, classifier, enforcer, audit = chain
-    body = chat_body(OFFLOAD_BYTES * 2)
+    tctx, _, classifier, enforcer, audit = chain
+    tctx.configure(enforcer, sg_scan_thread_min="64k")
+    body = chat_body(THREAD_MIN * 2)
     flow = make_flow("api.openai.com", "/v1/chat/completions", method="POST",
                      headers={"content-type": "application/json"}, body=body)
     classifier.requestheaders(flow)
@@ -205,14 +209,15 @@ def test_clean_large_body_is_scanned_in_a_thread_and_forwarded(chain, tmp_path):
 
 
 def test_a_failing_threaded_scan_fails_closed(chain, tmp_path, monkeypatch):
-    audit = chain[4]
+    tctx, audit = chain[0], chain[4]
+    tctx.configure(chain[3], sg_scan_thread_min="64k")
 
     def broken(self):
         raise RuntimeError("scanner exploded")
 
     monkeypatch.setattr("addons.enforce.ScanJob.__call__", broken)
     flow = make_flow("api.openai.com", "/v1/chat/completions", method="POST",
-                     headers={"content-type": "application/json"}, body=chat_body(OFFLOAD_BYTES * 2))
+                     headers={"content-type": "application/json"}, body=chat_body(THREAD_MIN * 2))
     run_request(chain, flow)
     assert flow.response.status_code == 403
     event = [e for e in read_events(tmp_path, audit) if e["class_uid"] == 4002][-1]
@@ -222,9 +227,9 @@ def test_a_failing_threaded_scan_fails_closed(chain, tmp_path, monkeypatch):
 
 def test_scan_thread_min_option(chain):
     tctx, _, classifier, enforcer, _ = chain
-    tctx.configure(enforcer, sg_scan_thread_min="off")
+    assert enforcer.thread_min is None  # shipped: every body on the event loop
     flow = make_flow("api.openai.com", "/v1/chat/completions", method="POST",
-                     headers={"content-type": "application/json"}, body=chat_body(OFFLOAD_BYTES * 2))
+                     headers={"content-type": "application/json"}, body=chat_body(THREAD_MIN * 2))
     classifier.requestheaders(flow)
     enforcer.requestheaders(flow)
     assert enforcer.request(flow) is None  # scanned on the event loop, decided at once

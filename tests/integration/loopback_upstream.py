@@ -43,6 +43,7 @@ def is_loopback(host: str) -> bool:
 class LoopbackUpstream:
     def __init__(self) -> None:
         self.mapping: dict[str, tuple[str, int]] = {}
+        self._asked: dict[str, tuple[str, int]] = {}  # server connection id → the address it was asked for
 
     def load(self, loader) -> None:
         loader.add_option("sg_test_upstream", str, "",
@@ -64,6 +65,7 @@ class LoopbackUpstream:
         host, port = server.address
         target = self.mapping.get(str(host).lower().rstrip("."))
         if target is not None:
+            self._asked[server.id] = server.address
             server.address = target
         verdict = "ok"
         if not is_loopback(str(server.address[0])):
@@ -73,6 +75,19 @@ class LoopbackUpstream:
         if path := ctx.options.sg_test_connect_log:
             with open(path, "a", encoding="utf-8") as f:
                 f.write(f"{host}:{port} -> {server.address[0]}:{server.address[1]} {verdict}\n")
+
+
+    def server_connected(self, data: server_hooks.ServerConnectionHookData) -> None:
+        # Connected: the connection gets back the address it was asked for, as in production, so mitmproxy
+        # reuses it for the next request to that host. With the mapped address it matched no request and a
+        # new connection was opened per request; kept-alive clients then stalled on every fifth one.
+        # (Server refuses address changes on open connections; the socket no longer needs it.)
+        asked = self._asked.pop(data.server.id, None)
+        if asked is not None:
+            object.__setattr__(data.server, "address", asked)
+
+    def server_connect_error(self, data: server_hooks.ServerConnectionHookData) -> None:
+        self._asked.pop(data.server.id, None)
 
 
 addons = [LoopbackUpstream()]
