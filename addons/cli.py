@@ -91,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     argv += args.mitmdump_args
     counts = ", ".join(f"{v} {k}" for k, v in ruleset.counts.items())
     print(
-        f"""shadowgate: proxy on http://{args.listen_host}:{args.listen_port}  (mode: {args.mode}; rules: {counts})
+        f"""shadowgate: starting on http://{args.listen_host}:{args.listen_port}  (mode: {args.mode}; rules: {counts})
   rules   {args.rules}   (edits reload live; `shadowgate validate` checks them)
   events  {log_file}   (OCSF JSONL, one line per decision)
   CA      {cert}

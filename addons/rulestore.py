@@ -84,6 +84,9 @@ class RuleStore:
     def running(self) -> None:
         if self.poll > 0 and self._watch_task is None:
             self._watch_task = asyncio.get_running_loop().create_task(self._watch())
+        if self.ruleset is not None:  # `shadowgate run` printed the banner; this says the port is open
+            host = ctx.options.listen_host or "0.0.0.0"
+            print(f"shadowgate: ready, listening on {host}:{ctx.options.listen_port}", flush=True)
 
     def done(self) -> None:
         if self._watch_task is not None:

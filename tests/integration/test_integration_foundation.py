@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 
 import anthropic
 import openai
@@ -50,6 +51,15 @@ def api_block_proxy(module_launch):
     rules = module_launch.rules()
     add_first_policy(rules, BLOCK_LLM_APIS)
     return module_launch.start(rules)
+
+
+def test_run_prints_the_banner_then_ready_once_the_port_is_open(proxy):
+    deadline = time.monotonic() + 10
+    while "shadowgate: ready" not in proxy.stdout and time.monotonic() < deadline:
+        time.sleep(0.05)
+    out = proxy.stdout
+    banner = out.index(f"shadowgate: starting on http://127.0.0.1:{proxy.port}")
+    assert out.index(f"shadowgate: ready, listening on 127.0.0.1:{proxy.port}\n") > banner
 
 
 # --- 1. curl gets the block page ---------------------------------------------------------------
