@@ -21,6 +21,8 @@ from addons.eventlog import EventLog
 from addons.events import FlowRecord
 from addons.events import api_activity
 from addons.events import config_event
+from addons.events import dropped_events
+from addons.events import error_event
 from addons.events import finding_events
 from addons.events import finding_uid
 from addons.events import http_activity
@@ -68,7 +70,8 @@ class AuditLog:
         try:
             max_bytes = human.parse_size(ctx.options.sg_log_max_bytes) or 0
             new = EventLog(ctx.options.sg_log_file, max_bytes=max_bytes, backups=ctx.options.sg_log_backups,
-                           flush_interval=parse_seconds("sg_log_flush", ctx.options.sg_log_flush) or 0.5)
+                           flush_interval=parse_seconds("sg_log_flush", ctx.options.sg_log_flush) or 0.5,
+                           on_drops=lambda n: dropped_events(n, hostname=self.hostname))
         except (ValueError, OSError) as e:
             raise exceptions.OptionsError(f"Cannot open the event log {ctx.options.sg_log_file}: {e}") from e
         if self.writer is not None:
@@ -126,6 +129,11 @@ class AuditLog:
             self._write(event)
         if state.facts.mcp is not None and state.facts.mcp.is_mcp:
             self._write(api_activity(rec, hostname=self.hostname))
+        if state.error == "internal-error":  # the flow line says what was decided; this says something broke
+            mode = state.decision.policy_id if state.decision else "fail-closed"
+            self._write(error_event(code="E_ENFORCEMENT", flow_id=flow.id, hostname=self.hostname,
+                                    message=f"enforcement failed for a flow; {mode} applied (see the proxy's log)",
+                                    extra={"event_id": state.event_id}))  # fmt: skip
         assert state.decision is not None
         flow.metadata.setdefault("sg", {}).update(
             {

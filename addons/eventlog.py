@@ -12,6 +12,7 @@ import queue
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from addons.events import to_line
@@ -31,7 +32,9 @@ class EventLog:
     """Append OCSF lines to `path`, rotating to path.1 … path.<backups> at `max_bytes`."""
 
     def __init__(self, path: str | os.PathLike[str], *, max_bytes: int = 256 * 1024 * 1024, backups: int = 10,
-                 flush_interval: float = 0.5, queue_size: int = 65536) -> None:
+                 flush_interval: float = 0.5, queue_size: int = 65536,
+                 on_drops: Callable[[int], dict] | None = None) -> None:  # fmt: skip
+        """`on_drops(n)` builds the event written once there is room again after `n` lines were dropped."""
         if max_bytes <= 0 or backups < 0 or flush_interval <= 0:
             raise ValueError("max_bytes and flush_interval must be positive, backups not negative")
         self.path = Path(path)
@@ -39,6 +42,8 @@ class EventLog:
         self.written = 0  # lines written
         self.errors = 0  # lines lost to encoding or I/O errors
         self._dropped = 0
+        self._unreported = 0  # drops not yet announced with an on_drops event
+        self.on_drops = on_drops
         self._lock = threading.Lock()
         self._closed = False
         self._queue: queue.Queue[bytes | _Barrier] = queue.Queue(queue_size)
@@ -73,6 +78,23 @@ class EventLog:
             self._queue.put_nowait(line)
         except queue.Full:
             self._count_drop()
+            return
+        if self._unreported and self.on_drops is not None:
+            self._report_drops()
+
+    def _report_drops(self) -> None:
+        with self._lock:
+            count, self._unreported = self._unreported, 0
+        if not count:
+            return
+        try:
+            self._queue.put_nowait(to_line(self.on_drops(count)))  # type: ignore[misc]
+        except queue.Full:  # still no room: announce them with the next line
+            with self._lock:
+                self._unreported += count
+        except (TypeError, ValueError):
+            with self._lock:
+                self.errors += 1
 
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every line queued before this call is written and synced."""
@@ -97,6 +119,7 @@ class EventLog:
     def _count_drop(self) -> None:
         with self._lock:
             self._dropped += 1
+            self._unreported += 1
 
     # ------------------------------------------------------------ writer thread only
 

@@ -460,6 +460,27 @@ def config_event(*, ok: bool, rules_dir: str, problems: list[str], counts: dict,
     return ev
 
 
+def error_event(*, code: str, message: str, detail: str = "", extra: dict | None = None, flow_id: str | None = None,
+                hostname: str | None = None, time_ms: int | None = None) -> dict:
+    """Application Error (6008, General Error): a fault the SIEM must see. `flow_id` links it to the flow's
+    lines (metadata.correlation_uid)."""
+    now = time_ms if time_ms is not None else time.time_ns() // 1_000_000
+    ev = _envelope(now, new_event_id(), flow_id, (6008, "Application Error", 6), (1, "General Error"),
+                   "shadowgate.system", ("datetime",), hostname or socket.gethostname())
+    ev |= {"severity_id": 4, "severity": "High", "status_id": 2, "status": "Failure", "status_code": code,
+           "message": _clip(message, 256)}
+    if detail:
+        ev["status_detail"] = _clip(detail, 1600)
+    ev["unmapped"] = {"shadowgate": {"error": {"code": code, **(extra or {})}}}
+    return ev
+
+
+def dropped_events(count: int, *, hostname: str | None = None) -> dict:
+    """The 6008 line the event log writes once it has room again after dropping `count` lines."""
+    return error_event(code="E_EVENTS_DROPPED", message=f"{count} event line(s) dropped: the event log queue was full",
+                       extra={"dropped_events": count}, hostname=hostname)  # fmt: skip
+
+
 # ---------------------------------------------------------------- serialisation
 
 

@@ -223,6 +223,11 @@ def test_a_failing_threaded_scan_fails_closed(chain, tmp_path, monkeypatch):
     event = [e for e in read_events(tmp_path, audit) if e["class_uid"] == 4002][-1]
     assert ocsf_problems(event) == []
     assert event["policy"]["uid"] == "fail-closed"
+    (error,) = [e for e in read_events(tmp_path, audit) if e["class_uid"] == 6008]
+    assert ocsf_problems(error) == []
+    assert error["status_code"] == "E_ENFORCEMENT"
+    assert error["metadata"]["correlation_uid"] == event["metadata"]["correlation_uid"]
+    assert error["unmapped"]["shadowgate"]["error"]["event_id"] == event["metadata"]["uid"]
 
 
 def test_scan_thread_min_option(chain):

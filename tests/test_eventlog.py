@@ -11,6 +11,7 @@ import pytest
 
 from addons.eventlog import EventLog
 from addons.events import config_event
+from addons.events import dropped_events
 from tests.ocsf import line_problems
 
 
@@ -193,6 +194,35 @@ def test_full_queue_drops_and_counts_without_blocking(tmp_path, monkeypatch):
     gate.set()
     log.close()
     assert len(read_lines(tmp_path / "e.jsonl")) == 5
+
+
+def test_drops_are_announced_with_a_6008_line_once_there_is_room(tmp_path, monkeypatch):
+    gate, entered = threading.Event(), threading.Event()
+    log = EventLog(tmp_path / "e.jsonl", queue_size=4, on_drops=dropped_events)
+    real_emit = log._emit
+
+    def slow_emit(batch):
+        entered.set()
+        gate.wait(10)
+        real_emit(batch)
+
+    monkeypatch.setattr(log, "_emit", slow_emit)
+    log.write(ev(0))
+    assert entered.wait(5)
+    for i in range(1, 11):
+        log.write(ev(i))  # 4 queued, 6 dropped; no room for the announcement either
+    gate.set()
+    assert log.flush(timeout=5)
+    log.write(ev(11))  # room again: the line, then the announcement of the 6
+    log.close()
+    lines = read_lines(tmp_path / "e.jsonl")
+    assert [json.loads(x).get("n") for x in lines[:6]] == [0, 1, 2, 3, 4, 11]
+    health = lines[6]
+    assert line_problems(health) == []
+    event = json.loads(health)
+    assert (event["class_uid"], event["status_code"]) == (6008, "E_EVENTS_DROPPED")
+    assert event["unmapped"]["shadowgate"]["error"]["dropped_events"] == 6 == log.dropped
+    assert len(lines) == 7
 
 
 def test_follows_external_rename(tmp_path):
