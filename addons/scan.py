@@ -1,10 +1,11 @@
 """scan.py: the hot path. Segments → views → one batched locate pass → RE2 confirmation → Findings.
 
 Invariants: scanning is linear in the input (hyperscan + RE2 in bounded windows + bounded decoders);
-all segments' views are located in one hyperscan pass per stage (raw views, then the derived views
-the first pass asked for), so small bodies pay the fixed cost once; a Finding's span is in the
-segment's original text; no matched value is kept beyond the masked preview and the keyed
-fingerprint; `max_bytes` truncation is reported in the ScanReport.
+all segments' views are located in one hyperscan pass per stage (raw views; the derived views the
+first pass asked for; spelled digits a normalized view revealed), so small bodies pay the fixed cost
+once; a segment's hits depend on its text alone, which is what `reuse` (scancache.py) relies on; a
+Finding's span is in the segment's original text; no matched value is kept beyond the masked
+preview and the keyed fingerprint; `max_bytes` truncation is reported in the ScanReport.
 """
 
 from __future__ import annotations
