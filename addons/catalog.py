@@ -78,6 +78,11 @@ _HOST_RE = re.compile(r"^(?:\*\.)?(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[
 _URL_RE = re.compile(r"^(?:https?|wss?)://[^/?#]")
 
 
+def is_host_pattern(host: str) -> bool:
+    """A host name or `*.suffix` (no scheme, path or port)."""
+    return bool(_HOST_RE.match(host.lower()))
+
+
 def normalize_host(host: str) -> str:
     """Lower-case; drop a port, IPv6 brackets and a trailing dot."""
     h = host.strip().lower()

@@ -5,8 +5,9 @@ from addons.classify import Classifier
 from addons.enforce import Enforcer
 from addons.mcpsession import McpSessions
 from addons.rulestore import RuleStore
+from addons.tlsgate import TlsGate
 
 store = RuleStore()
 enforcer = Enforcer(store)
 audit = AuditLog(store, enforcer)
-addons = [store, Classifier(store), enforcer, McpSessions(store, enforcer, audit), audit]
+addons = [store, TlsGate(store, audit), Classifier(store), enforcer, McpSessions(store, enforcer, audit), audit]

@@ -23,6 +23,7 @@ from datetime import datetime
 from importlib import metadata
 
 from addons.model import Action
+from addons.model import AppMatch
 from addons.model import Decision
 from addons.model import Finding
 from addons.model import Identity
@@ -457,6 +458,42 @@ def config_event(*, ok: bool, rules_dir: str, problems: list[str], counts: dict,
     ev["app"] = dict(PRODUCT)
     ev["unmapped"] = {"shadowgate": {"config": {"path": rules_dir, "activity": activity, "ok": ok,
                                                 "counts": dict(counts), "problem_count": len(problems)}}}
+    return ev
+
+
+TLS_PROFILES = ("security_control", "datetime")
+_TLS_OUTCOMES = {
+    # reason → (activity, status, action, disposition, severity, message)
+    "tls-passthrough": ((1, "Open"), (1, "Success"), (1, "Allowed"), (1, "Allowed"), (1, "Informational"),
+                        "TLS passed through uninspected (settings: tls_passthrough)"),
+    "client-rejected-certificate": ((4, "Fail"), (2, "Failure"), (3, "Observed"), (17, "Logged"), (3, "Medium"),
+                                    "the client refused the proxy's certificate (a pinned app, or a device "
+                                    "without the shadowgate CA): nothing it sends here is inspected"),
+}  # fmt: skip
+
+
+def tls_event(*, reason: str, sni: str | None, client_ip: str | None, client_port: int | None,
+              server_port: int | None, app: AppMatch | None, user: str | None = None,
+              hostname: str | None = None, time_ms: int | None = None) -> dict:
+    """Network Activity (4001) for a TLS connection no HTTP line will describe: passed through by
+    settings, or refused by the client (not inspected either way)."""
+    activity, status, action, disposition, severity, message = _TLS_OUTCOMES[reason]
+    now = time_ms if time_ms is not None else time.time_ns() // 1_000_000
+    ev = _envelope(now, new_event_id(), None, (4001, "Network Activity", 4), activity, "shadowgate.decisions",
+                   TLS_PROFILES, hostname or socket.gethostname())  # fmt: skip
+    ev |= {"severity_id": severity[0], "severity": severity[1], "status_id": status[0], "status": status[1],
+           "action_id": action[0], "action": action[1], "disposition_id": disposition[0],
+           "disposition": disposition[1], "message": message}  # fmt: skip
+    ev["src_endpoint"] = _endpoint(client_ip, client_port) or {"name": "unknown"}
+    ev["dst_endpoint"] = _endpoint(None, server_port, sni) or {"name": "unknown"}
+    ev["connection_info"] = {"protocol_name": "tcp", "direction_id": 2, "direction": "Outbound"}
+    if user:
+        ev["src_endpoint"]["name"] = _clip(user, 128)
+    sg: dict = {"not_inspected": [reason], "sni": sni}
+    if app is not None:
+        ev["app_name"] = app.app.name
+        sg["app"] = {"id": app.app.id, "category": app.app.category}
+    ev["unmapped"] = {"shadowgate": sg}
     return ev
 
 

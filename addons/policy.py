@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from urllib.parse import urlsplit
 
+from addons.catalog import is_host_pattern
 from addons.model import APP_CATEGORIES
 from addons.model import SEVERITY_RANK
 from addons.model import Action
@@ -66,6 +67,7 @@ SETTINGS_FIELDS = {
     "approved_mcp_portals": Field("str_list"),
     "alternative": Field("map"),
     "contact": Field("str"),
+    "tls_passthrough": Field("str_list"),
 }
 
 
@@ -87,6 +89,7 @@ class Settings:
     approved_mcp_portals: tuple[str, ...] = ()
     alternative: tuple[str, str] | None = None  # (name, url)
     contact: str | None = None
+    tls_passthrough: tuple[str, ...] = ()  # hosts (exact or *.suffix) whose TLS is not intercepted
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +330,13 @@ def parse_policy(raw: LineDict, index: int, problems: Problems, path: str) -> Po
 def parse_settings(raw: LineDict, problems: Problems, path: str) -> Settings:
     if not check_fields(raw, SETTINGS_FIELDS, problems, path, "settings"):
         return Settings()
+    for key in ("approved_mcp_portals", "tls_passthrough"):
+        hosts = raw.get(key) or []
+        lines = getattr(hosts, "item_lines", [key_line(raw, key)] * len(hosts))
+        for host, line in zip(hosts, lines, strict=True):
+            if not is_host_pattern(host.rstrip(".")):
+                problems.add(path, line, f"settings: {key}: '{host}' is not a host name or '*.suffix' "
+                                         "(no scheme, path or port)")  # fmt: skip
     alternative = None
     alt = raw.get("alternative")
     if alt is not None:
@@ -344,6 +354,7 @@ def parse_settings(raw: LineDict, problems: Problems, path: str) -> Settings:
         approved_mcp_portals=tuple(h.lower() for h in raw.get("approved_mcp_portals") or ()),
         alternative=alternative,
         contact=raw.get("contact"),
+        tls_passthrough=tuple(h.lower().rstrip(".") for h in raw.get("tls_passthrough") or ()),
     )
 
 

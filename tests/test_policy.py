@@ -301,3 +301,31 @@ def test_cross_check_unknown_app_and_detector(tmp_path):
 )
 def test_host_matches(host, patterns, expected):
     assert host_matches(host, patterns) is expected
+
+
+def test_settings_host_lists_must_be_host_names(tmp_path):
+    policies, problems = load(tmp_path, """
+        schema: 1
+        settings:
+          approved_mcp_portals: [mcp.portal.example, "https://mcp.example/sse"]
+          tls_passthrough:
+            - "*.bank.example"
+            - pinned.example:443
+        policies:
+          - {id: default, action: allow}
+    """)
+    messages = [str(p) for p in problems.items]
+    assert len(messages) == 2, messages
+    assert "'https://mcp.example/sse' is not a host name" in messages[0] and ":4:" in messages[0]
+    assert "tls_passthrough: 'pinned.example:443' is not a host name" in messages[1] and ":7:" in messages[1]
+
+
+def test_tls_passthrough_setting(tmp_path):
+    policies, problems = load(tmp_path, """
+        schema: 1
+        settings: {tls_passthrough: ["*.Bank.example", pinned.example.]}
+        policies:
+          - {id: default, action: allow}
+    """)
+    assert not problems.items
+    assert policies.settings.tls_passthrough == ("*.bank.example", "pinned.example")
