@@ -1,4 +1,5 @@
-"""cli.py: the `shadowgate` command: run | validate | scan | classify | fingerprint | ca | mcp-inventory."""
+"""cli.py: the `shadowgate` command: run | validate | scan | classify | fingerprint | edm | ca | mcp-inventory |
+report."""
 
 from __future__ import annotations
 
@@ -253,16 +254,14 @@ def cmd_ca(args: argparse.Namespace) -> int:
 # --- mcp-inventory --------------------------------------------------------------------------------
 
 
-def cmd_mcp_inventory(args: argparse.Namespace) -> int:
+def _read_logs(names: list[str], build):
+    """build([(name, lines)]) over the event logs (plain, .gz, or - for stdin); None if one is unreadable."""
     import contextlib
     import gzip
 
-    from addons.inventory import build_inventory
-    from addons.inventory import format_table
-
     with contextlib.ExitStack() as stack:
         sources = []
-        for name in args.logs:
+        for name in names:
             if name == "-":
                 sources.append(("-", sys.stdin.buffer))
                 continue
@@ -271,9 +270,29 @@ def cmd_mcp_inventory(args: argparse.Namespace) -> int:
                 sources.append((name, stack.enter_context(opener(name, "rb"))))
             except OSError as e:
                 print(f"shadowgate: cannot read {name}: {e}", file=sys.stderr)
-                return 2
-        inventory = build_inventory(sources)
+                return None
+        return build(sources)
+
+
+def cmd_mcp_inventory(args: argparse.Namespace) -> int:
+    from addons.inventory import build_inventory
+    from addons.inventory import format_table
+
+    inventory = _read_logs(args.logs, build_inventory)
+    if inventory is None:
+        return 2
     print(format_table(inventory) if args.format == "table" else json.dumps(inventory, indent=2))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from addons.report import build_report
+    from addons.report import format_report
+
+    report = _read_logs(args.logs, lambda sources: build_report(sources, top=args.top))
+    if report is None:
+        return 2
+    print(format_report(report) if args.format == "table" else json.dumps(report, indent=2))
     return 0
 
 
@@ -346,6 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     inventory.add_argument("logs", nargs="+", metavar="LOG", help="OCSF JSONL event logs (.gz too; - for stdin)")
     inventory.add_argument("--format", choices=["json", "table"], default="json", help="json (default) or table")
     inventory.set_defaults(func=cmd_mcp_inventory)
+
+    report = sub.add_parser("report", help="the shadow-AI report: apps, users, detectors, MCP, gaps, from event logs")
+    report.add_argument("logs", nargs="+", metavar="LOG", help="OCSF JSONL event logs (.gz too; - for stdin)")
+    report.add_argument("--format", choices=["table", "json"], default="table", help="table (default) or json")
+    report.add_argument("--top", type=int, default=20, help="how many users to list (default 20)")
+    report.set_defaults(func=cmd_report)
     return parser
 
 

@@ -223,3 +223,19 @@ def test_conversation_history_keeps_its_findings_turn_after_turn(proxy, upstream
     assert proxy.flow_event(event_id_in_text(info.value.message)) == flows[-1]
     assert_never_stored(proxy, number, info.value.message)
     assert email not in proxy.raw_log().decode("utf-8")
+
+
+# --- the report over this module's log (runs last: every flow above is in it) ---------------------
+
+
+def test_report_over_the_real_log_matches_its_lines(proxy):
+    done = subprocess.run([str(SHADOWGATE), "report", "--format", "json", str(proxy.log_path)],
+                          capture_output=True, text=True, timeout=60, env=child_env(), check=True)
+    report = json.loads(done.stdout)
+    flows = [e for e in proxy.events() if e["class_uid"] == 4002]
+    assert report["skipped"] == 0 and report["lines"] == len(proxy.events())
+    assert report["flows"]["total"] == len(flows) > 0
+    assert report["flows"]["blocked"] == sum(e["status_id"] == 2 for e in flows) > 0
+    cards = sum(CARD_DETECTOR in e["unmapped"]["shadowgate"]["dlp"]["detectors"] for e in flows)
+    [row] = [d for d in report["detectors"] if d["id"] == CARD_DETECTOR]
+    assert row["flows"] == cards > 0

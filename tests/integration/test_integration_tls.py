@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+
 import pytest
 
 from tests.integration.clients import curl
+from tests.integration.proxy import SHADOWGATE
+from tests.integration.proxy import child_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("proxy-tls")]
 
@@ -47,3 +52,11 @@ def test_a_client_refusing_the_proxy_certificate_is_logged_once(proxy, upstream,
     assert line["unmapped"]["shadowgate"]["sni"] == "upstream.test"
     assert line["src_endpoint"]["ip"] == "127.0.0.1"
     assert upstream.requests_to("upstream.test") == []
+
+
+def test_report_counts_the_passthrough(passthrough_proxy):
+    done = subprocess.run([str(SHADOWGATE), "report", "--format", "json", str(passthrough_proxy.log_path)],
+                          capture_output=True, text=True, timeout=60, env=child_env(), check=True)
+    report = json.loads(done.stdout)
+    assert report["skipped"] == 0
+    assert report["tls"] == [{"reason": "tls-passthrough", "host": "upstream.test", "lines": 1}]
