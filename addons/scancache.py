@@ -4,7 +4,7 @@ Invariants: a segment's hits depend only on its text, whether it is a joined seg
 (one cache per Scanner: new rules, new cache) and the fingerprint key, so reusing them gives the
 findings a full rescan gives; the cache never holds a matched value, only its keyed fingerprint and
 masked preview (hits are sealed before they are stored); keys are keyed BLAKE2b digests; bounded in
-entries, least recently used out first; safe to share between threads.
+entries and in hits held, least recently used out first; safe to share between threads.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from addons.model import Segment
 
 MIN_CHARS = 512  # shorter segments are rescanned: cheap, and their digests would stand for short values
 MAX_ENTRIES = 8192
+MAX_HITS = 100_000  # hits held in all (a few hundred bytes each): large finding-dense segments evict early
 
 
 def seal(hit: Hit, fp: Fingerprinter) -> Hit:
@@ -35,11 +36,12 @@ def seal(hit: Hit, fp: Fingerprinter) -> Hit:
 class SegmentCache:
     """Sealed hits per segment digest."""
 
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_hits: int = MAX_HITS) -> None:
         self._entries: OrderedDict[bytes, tuple[Hit, ...]] = OrderedDict()
         self._lock = threading.Lock()
         self._salt = secrets.token_bytes(32)
-        self.max_entries = max_entries
+        self.max_entries, self.max_hits = max_entries, max_hits
+        self.held = 0  # hits held in all entries
         self.hits = self.misses = 0
 
     def key(self, segment: Segment, key_id: str) -> bytes | None:
@@ -63,11 +65,15 @@ class SegmentCache:
             return found
 
     def put(self, key: bytes, hits: tuple[Hit, ...]) -> None:
+        if len(hits) > self.max_hits:
+            return
         with self._lock:
+            old = self._entries.pop(key, None)
+            self.held += len(hits) - (len(old) if old is not None else 0)
             self._entries[key] = hits
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            while len(self._entries) > self.max_entries or self.held > self.max_hits:
+                _, dropped = self._entries.popitem(last=False)
+                self.held -= len(dropped)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -101,3 +101,19 @@ def test_another_fingerprint_key_does_not_reuse(scanner):
     second = scanner.scan([Segment("body", text)], fingerprinter=other, reuse=True)
     assert [f.fingerprint for f in second.findings] != [f.fingerprint for f in first.findings]
     assert second == scanner.scan([Segment("body", text)], fingerprinter=other)
+
+
+def test_the_cache_is_bounded_in_entries_and_in_hits_held():
+    from addons.findings import Hit
+    from addons.scancache import SegmentCache
+
+    hit = Hit(None, "raw", 0, 1, "", 0.5, "k", "f", "body", 0, False)  # type: ignore[arg-type]
+    cache = SegmentCache(max_entries=3, max_hits=5)
+    for i in range(3):
+        cache.put(bytes([i]), (hit, hit))  # 6 hits > 5: the oldest goes
+    assert (len(cache), cache.held) == (2, 4) and cache.get(bytes([0])) is None
+    cache.put(b"big", (hit,) * 6)  # more than the whole budget: not kept
+    assert (len(cache), cache.held) == (2, 4)
+    for i in range(3, 7):
+        cache.put(bytes([i]), ())
+    assert len(cache) == 3 and cache.held == 0
