@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from dataclasses import replace
 
 from mitmproxy import ctx
 from mitmproxy import exceptions
@@ -122,11 +123,7 @@ class AuditLog:
 
     def _write_flow(self, flow: http.HTTPFlow, state: FlowState) -> None:
         rec = self.flow_record(flow, state)
-        findings = finding_events(rec, hostname=self.hostname, fingerprint_key_id=self._key_id())
-        uids = list(dict.fromkeys(finding_uid(flow.id, f.detector_id) for f in state.facts.report.findings))
-        self._write(http_activity(rec, hostname=self.hostname, finding_uids=uids))
-        for event in findings:
-            self._write(event)
+        self._write_record(rec)
         if state.facts.mcp is not None and state.facts.mcp.is_mcp:
             self._write(api_activity(rec, hostname=self.hostname))
         if state.error == "internal-error":  # the flow line says what was decided; this says something broke
@@ -143,6 +140,24 @@ class AuditLog:
                 "redacted": state.redacted,
             }
         )
+
+    def _write_record(self, rec: FlowRecord) -> None:
+        """The HTTP Activity line of a record and its finding lines."""
+        findings = finding_events(rec, hostname=self.hostname, fingerprint_key_id=self._key_id())
+        uids = list(dict.fromkeys(finding_uid(rec.flow_id, f.detector_id) for f in rec.facts.report.findings))
+        self._write(http_activity(rec, hostname=self.hostname, finding_uids=uids))
+        for event in findings:
+            self._write(event)
+
+    def write_websocket_message(self, flow: http.HTTPFlow, state: FlowState, index: int) -> None:
+        """The lines of one WebSocket message (its own state: event id, findings, decision): the upgrade
+        request's fields, with its own flow id `<upgrade flow id>:ws<index>`."""
+        try:
+            rec = replace(self.flow_record(flow, state), flow_id=f"{flow.id}:ws{index}",
+                          websocket={"upgrade_flow_id": flow.id, "message": index})  # fmt: skip
+            self._write_record(rec)
+        except Exception:  # logging must never break traffic
+            log.exception("shadowgate: could not write the audit record for a WebSocket message of %s", flow.id)
 
     def flow_record(self, flow: http.HTTPFlow, state: FlowState) -> FlowRecord:
         request, response = flow.request, flow.response

@@ -6,8 +6,12 @@ from addons.enforce import Enforcer
 from addons.mcpsession import McpSessions
 from addons.rulestore import RuleStore
 from addons.tlsgate import TlsGate
+from addons.wsgate import WsGate
 
 store = RuleStore()
 enforcer = Enforcer(store)
 audit = AuditLog(store, enforcer)
-addons = [store, TlsGate(store, audit), Classifier(store), enforcer, McpSessions(store, enforcer, audit), audit]
+addons = [
+    store, TlsGate(store, audit), Classifier(store), enforcer, McpSessions(store, enforcer, audit),
+    WsGate(store, enforcer, audit), audit,
+]

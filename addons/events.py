@@ -103,6 +103,7 @@ class FlowRecord:
     not_inspected: tuple[str, ...] = ()
     redirect_url: str | None = None
     mcp_tools: tuple[str, ...] = ()  # tool names a tools/list result offered
+    websocket: dict | None = None  # a WebSocket message's line: {"upgrade_flow_id", "message"} (its own flow_id)
 
 
 # ---------------------------------------------------------------- shared pieces
@@ -326,6 +327,8 @@ def http_activity(rec: FlowRecord, *, hostname: str, finding_uids: list[str]) ->
         sg["mcp"] = mcp
     if target_url := rec.redirect_url or d.redirect_url:
         sg["redirect_url"] = _clip(re.split(r"[?#]", target_url, maxsplit=1)[0], 512)
+    if rec.websocket is not None:
+        sg["websocket"] = dict(rec.websocket)
     ev["unmapped"] = {"shadowgate": sg}
     return ev
 

@@ -136,6 +136,16 @@ def jsonrpc_error_event(d: Decision, *, event_id: str, host: str, jsonrpc_id: st
     return b"event: message\ndata: " + _json(payload) + b"\n\n"
 
 
+def websocket_error(d: Decision, *, event_id: str, host: str, app_name: str | None,
+                    alternative: tuple[str, str] | None, contact: str | None, records: bool = False) -> bytes:
+    """The text message sent back in place of a blocked WebSocket message: an `error` event in the shape
+    realtime chat APIs use ({"type": "error", "error": {…}}); `records` ends it with 0x1E (SignalR)."""
+    text = _explain(d, event_id, host, app_name, alternative, contact)
+    error = {"type": "policy_violation", "code": "shadowgate_blocked", "message": text, "event_id": event_id,
+             "policy": d.policy_id, "detectors": list(d.detectors)}  # fmt: skip
+    return _json({"type": "error", "error": error}) + (b"\x1e" if records else b"")
+
+
 @cache
 def default_template() -> str:
     """The shipped block-page template (read once)."""
