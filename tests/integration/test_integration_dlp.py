@@ -225,10 +225,15 @@ def test_conversation_history_keeps_its_findings_turn_after_turn(proxy, upstream
     assert email not in proxy.raw_log().decode("utf-8")
 
 
-# --- the report over this module's log (runs last: every flow above is in it) ---------------------
+# --- the report over this module's log -----------------------------------------------------------
 
 
-def test_report_over_the_real_log_matches_its_lines(proxy):
+def test_report_over_the_real_log_matches_its_lines(proxy, upstream):
+    number = fakes.visa_number()
+    with pytest.raises(openai.PermissionDeniedError) as info:  # at least one blocked flow with a card
+        openai_client(proxy).chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": f"card {fakes.grouped(number)}"}])
+    assert_finding(proxy, event_id_in_text(info.value.message), CARD_DETECTOR, number)  # its lines are written
     done = subprocess.run([str(SHADOWGATE), "report", "--format", "json", str(proxy.log_path)],
                           capture_output=True, text=True, timeout=60, env=child_env(), check=True)
     report = json.loads(done.stdout)

@@ -54,9 +54,12 @@ def test_a_client_refusing_the_proxy_certificate_is_logged_once(proxy, upstream,
     assert upstream.requests_to("upstream.test") == []
 
 
-def test_report_counts_the_passthrough(passthrough_proxy):
+def test_report_counts_the_passthrough(passthrough_proxy, upstream, pki):
+    result = curl(passthrough_proxy, "https://upstream.test/pinned/again", "--cacert", str(pki.ca_cert))
+    assert result.returncode == 0, result.stderr
+    passthrough_proxy.wait_event(lambda e: e.get("class_uid") == 4001)
     done = subprocess.run([str(SHADOWGATE), "report", "--format", "json", str(passthrough_proxy.log_path)],
                           capture_output=True, text=True, timeout=60, env=child_env(), check=True)
     report = json.loads(done.stdout)
     assert report["skipped"] == 0
-    assert report["tls"] == [{"reason": "tls-passthrough", "host": "upstream.test", "lines": 1}]
+    assert report["tls"] == [{"reason": "tls-passthrough", "host": "upstream.test", "lines": 1}]  # one per 5 min
