@@ -5,8 +5,9 @@ HTTP hooks never see. Each such message is extracted (JSON; records separated by
 sends them; plain text), scanned, and decided by the same policies with the message's findings. A
 message the policies block (or would redact: a frame is not rewritten) is dropped and
 answered with an `error` message (the shape realtime chat APIs use: a page cannot be shown inside a
-socket, and mitmproxy cannot close a socket in transit). A message with findings gets its own HTTP
-Activity line (the upgrade request's fields, flow id `<upgrade flow>:ws<n>`) and finding lines.
+socket, and mitmproxy cannot close a socket in transit). A message with findings, or not wholly
+inspected (over sg_max_scan, undecodable), gets its own HTTP Activity line (the upgrade request's
+fields, flow id `<upgrade flow>:ws<n>`) and finding lines, and its decision.
 Binary messages are not inspected; the first one of a connection is noted in its next line.
 """
 
@@ -21,6 +22,7 @@ from mitmproxy import http
 
 from addons.auditlog import AuditLog
 from addons.enforce import Enforcer
+from addons.events import error_event
 from addons.events import new_event_id
 from addons.extract import extract_segments
 from addons.flowstate import FlowState
@@ -36,10 +38,12 @@ log = logging.getLogger(__name__)
 RECORD_SEPARATOR = "\x1e"
 
 
-def message_segments(text: str, max_bytes: int) -> tuple[list[Segment], tuple[str, ...]]:
-    """Segments of one text message (JSON records and text), and what could not be inspected."""
+def message_segments(text: str, max_bytes: int) -> tuple[list[Segment], tuple[str, ...], bool]:
+    """Segments of one text message (JSON records and text), what could not be inspected, and whether
+    the message was cut at `max_bytes`."""
     segments: list[Segment] = []
     notes: list[str] = []
+    truncated = False
     for record in filter(None, (r.strip() for r in text.split(RECORD_SEPARATOR))):
         ctype = "application/json" if record[:1] in "{[" else "text/plain; charset=utf-8"
         data = record.encode("utf-8", "surrogatepass")
@@ -47,7 +51,8 @@ def message_segments(text: str, max_bytes: int) -> tuple[list[Segment], tuple[st
                                       max_decompressed=max_bytes)  # fmt: skip
         segments += extraction.segments
         notes += extraction.not_inspected
-    return segments, tuple(dict.fromkeys(notes))
+        truncated |= extraction.truncated
+    return segments, tuple(dict.fromkeys(notes)), truncated
 
 
 class WsGate:
@@ -77,17 +82,22 @@ class WsGate:
             return
         index = len(flow.websocket.messages) - 1
         try:
-            segments, notes = message_segments(message.text, self.enforcer.max_scan)
+            segments, notes, cut = message_segments(message.text, self.enforcer.max_scan)
             report = ruleset.scanner.scan(segments, fingerprinter=self.enforcer.fingerprinter,
                                           max_bytes=self.enforcer.max_scan, reuse=self.enforcer.reuse)  # fmt: skip
-        except Exception:  # an unscannable message is treated as the failure mode says
+        except Exception:  # an unscannable message is treated as the failure mode says, and reported
             log.exception("shadowgate: could not scan a WebSocket message of flow %s", flow.id)
             if ctx.options.sg_fail_mode == "closed":
                 message.drop()
+            self.audit.write_event(error_event(
+                code="E_ENFORCEMENT", flow_id=f"{flow.id}:ws{index}", hostname=self.audit.hostname,
+                message=f"a WebSocket message could not be scanned; fail-{ctx.options.sg_fail_mode} applied",
+                extra={"upgrade_flow_id": flow.id, "message": index}))  # fmt: skip
             return
-        if not report.findings:
-            return
-        report = replace(report, not_inspected=tuple(dict.fromkeys((*notes, *report.not_inspected))))
+        report = replace(report, truncated=report.truncated or cut,
+                         not_inspected=tuple(dict.fromkeys((*notes, *report.not_inspected))))
+        if not report.findings and not report.truncated and not report.not_inspected:
+            return  # a clean message: the upgrade's line already says this connection was allowed
         state = FlowState(facts=replace(facts, report=report), event_id=new_event_id(), inspect=True,
                           notes=list(upgrade.notes))  # fmt: skip
         state.decision = ruleset.policies.decide(state.facts, mode=Mode(ctx.options.sg_mode))

@@ -9,12 +9,15 @@ from addons.wsgate import message_segments
 
 
 def test_json_records_text_and_signalr_frames_become_segments():
-    segs, notes = message_segments('{"type": 1, "arguments": [{"message": "hello"}, "x"]}\x1e{"type": 6}\x1e', 1 << 20)
-    assert [s.text for s in segs if not s.joined] == ["hello", "x"] and notes == ()
-    segs, _ = message_segments("plain words, no JSON", 1 << 20)
+    frame = '{"type": 1, "arguments": [{"message": "hello"}, "x"]}\x1e{"type": 6}\x1e'
+    segs, notes, cut = message_segments(frame, 1 << 20)
+    assert [s.text for s in segs if not s.joined] == ["hello", "x"] and notes == () and not cut
+    segs, _, _ = message_segments("plain words, no JSON", 1 << 20)
     assert [s.text for s in segs] == ["plain words, no JSON"]
-    segs, notes = message_segments('{"broken": ', 1 << 20)
+    segs, notes, _ = message_segments('{"broken": ', 1 << 20)
     assert segs and "json-invalid" in notes  # scanned as text, and said so
+    _, _, cut = message_segments("word " * 1000, 1024)
+    assert cut
 
 
 def test_websocket_error_names_the_event_and_detectors_never_values():

@@ -57,15 +57,25 @@ def origin(pki):
     server.should_exit = True
 
 
-@pytest.fixture(scope="module")
-def ws_proxy(origin, pki, proxy_certs, tmp_path_factory):
+def started(origin, pki, proxy_certs, tmp_path_factory, *options: str):
     _, port = origin
     work = tmp_path_factory.mktemp("ws-proxy")
     proxy = start_proxy(work, rules_dir=copy_rules(work / "rules"), certs_dir=proxy_certs,
-                        upstream_map=f"api.openai.com=127.0.0.1:{port}", test_ca=pki.ca_cert)  # fmt: skip
+                        upstream_map=f"api.openai.com=127.0.0.1:{port}", test_ca=pki.ca_cert,
+                        extra_set=options)  # fmt: skip
     yield proxy
     proxy.stop()
     assert proxy.log_problems() == []
+
+
+@pytest.fixture(scope="module")
+def ws_proxy(origin, pki, proxy_certs, tmp_path_factory):
+    yield from started(origin, pki, proxy_certs, tmp_path_factory)
+
+
+@pytest.fixture
+def small_scan_proxy(origin, pki, proxy_certs, tmp_path_factory):
+    yield from started(origin, pki, proxy_certs, tmp_path_factory, "sg_max_scan=16k")
 
 
 def session(ws_proxy):
@@ -123,3 +133,17 @@ def test_binary_and_server_messages_pass(ws_proxy, origin):
         ws.send(b"\x00\x01binary audio")
         assert json.loads(ws.recv(timeout=10))["type"] == "ack"
     assert len(app.received) == before + 1
+
+
+def test_a_message_over_the_scan_limit_is_logged_as_truncated(small_scan_proxy, origin):
+    app, _ = origin
+    before = len(app.received)
+    text = "The quarterly numbers look steady across every region this year. " * 600  # ~40 KB, clean
+    with session(small_scan_proxy) as ws:
+        ws.send(json.dumps({"type": "conversation.item.create", "text": text}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "ack"  # the shipped policy logs AI use: it passes
+    assert len(app.received) == before + 1
+    line = small_scan_proxy.wait_event(lambda e: e.get("class_uid") == 4002
+                                       and "websocket" in e["unmapped"]["shadowgate"])
+    dlp = line["unmapped"]["shadowgate"]["dlp"]
+    assert dlp["truncated"] is True and dlp["scanned_bytes"] == 16 * 1024 and line["status_id"] == 1
