@@ -39,7 +39,6 @@ _BREAKERS = frozenset("\t\n\v\f\r\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2028\u2029\u202
     chr(c) for c in range(0x2000, 0x200B)
 )
 _ASCII_BROKEN_DIGITS = re.compile(r"[0-9][ ]?[\t\n\v\f\r]+[ ]?[0-9]")
-_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 
 
 def _re2(pattern: str):
@@ -215,15 +214,13 @@ def _non_ascii_blocks(data: bytes) -> list[tuple[int, int]]:
     return [(a, b) for a, b in ranges]
 
 
-def non_ascii_runs(text: str, data: bytes | None = None) -> list[tuple[int, int]]:
-    """Character spans of non-ASCII runs, found with RE2 in the UTF-8 bytes (much faster than `re`), only
-    in the 4 KB blocks that hold any (mostly-ASCII text has few)."""
+def non_ascii_runs(data: bytes, blocks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Character spans of the non-ASCII runs of a text (`data` is its UTF-8), found with RE2 (much faster
+    than `re`) only in its non-ASCII `blocks` (see _non_ascii_blocks; mostly-ASCII text has few)."""
     from addons.matchers import Confirmer
 
-    if data is None:
-        data = text.encode("utf-8", "replace")
     find = Confirmer(_NON_ASCII_RE2, 0, 0).find
-    spans = [sp[0] for a, b in _non_ascii_blocks(data) for sp in find(data, a, b)]
+    spans = [sp[0] for a, b in blocks for sp in find(data, a, b)]
     to_char = char_offsets(data, [o for span in spans for o in span])
     return [(to_char[s], to_char[e]) for s, e in spans]
 
@@ -232,12 +229,12 @@ _ASCII_BYTES = bytes(range(0x80))
 DENSE = 256  # a text with a non-ASCII byte per this many bytes (or more) is folded whole, not in windows
 
 
-def fold_plan(data: bytes) -> tuple[dict[str, str], re.Pattern[str] | None, int]:
-    """How a text's distinct non-ASCII characters fold (`data` is its UTF-8): those that become one other
-    character (a same-length replacement, `str.replace` per character), a regex of those that vanish
-    or expand (they need an offset map), and the number of non-ASCII bytes. Characters that stay are
-    in neither."""
-    non_ascii = b"".join(data[a:b] for a, b in _non_ascii_blocks(data)).translate(None, _ASCII_BYTES)
+def fold_plan(data: bytes, blocks: list[tuple[int, int]]) -> tuple[dict[str, str], re.Pattern[str] | None, int]:
+    """How a text's distinct non-ASCII characters fold (`data` is its UTF-8, `blocks` its non-ASCII
+    blocks): those that become one other character (a same-length replacement, `str.replace` per
+    character), a regex of those that vanish or expand (they need an offset map), and the number of
+    non-ASCII bytes. Characters that stay are in neither."""
+    non_ascii = b"".join(data[a:b] for a, b in blocks).translate(None, _ASCII_BYTES)
     simple: dict[str, str] = {}
     resized: list[str] = []
     for ch in set(non_ascii.decode("utf-8", "replace")):
@@ -280,9 +277,11 @@ def fold(text: str, parent: OffsetMap | None = None, spots: list[tuple[int, int]
     """The normalized view of `text` (windows around changes in large texts), or None when it equals
     `text`. `spots` are known broken-digit positions (from the caller's trigger pass); None = search."""
     ascii_ = text.isascii()
-    if not ascii_ and data is None:
-        data = text.encode("utf-8", "replace")
-    simple, resized, non_ascii = ({}, None, 0) if ascii_ else fold_plan(data)  # type: ignore[arg-type]
+    blocks: list[tuple[int, int]] = []
+    if not ascii_:
+        data = text.encode("utf-8", "replace") if data is None else data
+        blocks = _non_ascii_blocks(data)  # found once, for the plan and for the runs below
+    simple, resized, non_ascii = ({}, None, 0) if ascii_ else fold_plan(data, blocks)  # type: ignore[arg-type]
     changes = bool(simple) or resized is not None
     places: list[tuple[int, int]] = []
     if spots is None:
@@ -296,7 +295,7 @@ def fold(text: str, parent: OffsetMap | None = None, spots: list[tuple[int, int]
         if len(text) <= WHOLE_TEXT or non_ascii * DENSE >= len(data):  # type: ignore[arg-type]
             places = [(0, len(text))]  # small or dense (e.g. French, German, Cyrillic): the whole text
         else:
-            places.extend(non_ascii_runs(text, data))
+            places.extend(non_ascii_runs(data, blocks))  # type: ignore[arg-type]
     b = ViewBuilder(text)
     for ws, we in windows_around(places, len(text)):
         if b._vpos:
