@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import unquote
 from urllib.parse import urlsplit
 
@@ -25,6 +24,7 @@ from addons.ruleyaml import Problems
 from addons.ruleyaml import RuleFile
 from addons.ruleyaml import check_fields
 from addons.ruleyaml import check_unique_ids
+from addons.ruleyaml import items_with_lines
 from addons.ruleyaml import key_line
 from addons.ruleyaml import record_label
 
@@ -194,14 +194,8 @@ class _Draft:
     record: LineDict
 
 
-def _items(mapping: LineDict, key: str) -> list[tuple[Any, int]]:
-    """(item, line) for each item of the list under `key`."""
-    value = mapping.get(key) or []
-    return list(zip(value, getattr(value, "item_lines", [key_line(mapping, key)] * len(value)), strict=True))
-
-
 def _host_ok(host: str, line: int, at: _Place, shared_ok: bool = False) -> bool:
-    if not _HOST_RE.match(host):
+    if not is_host_pattern(host):
         return at.add(line, f"host '{host}' is not a host name or '*.suffix' (no scheme, path or port)")
     if not shared_ok and host.removeprefix("*.") in SHARED_APEXES:
         return at.add(line, f"shared host '{host}': match it by path, see paths:")
@@ -210,7 +204,7 @@ def _host_ok(host: str, line: int, at: _Place, shared_ok: bool = False) -> bool:
 
 def _parse_paths(record: LineDict, at: _Place) -> tuple[tuple[str, str], ...] | None:
     out: list[tuple[str, str]] = []
-    for i, (item, line) in enumerate(_items(record, "paths")):
+    for i, (item, line) in enumerate(items_with_lines(record, "paths")):
         sub = _Place(at.path, f"{at.label} paths[{i}]", at.problems)
         if not isinstance(item, LineDict):
             sub.add(line, "must be a mapping with 'host' and 'prefix'")
@@ -235,7 +229,7 @@ def _examples_ok(record: LineDict, at: _Place) -> bool:
         ok = sub.add(key_line(examples, "match"), "'match' needs at least one URL")
     if record.get("paths") and not examples.get("no_match"):
         ok = sub.add(key_line(record, "examples"), "'no_match' is required for apps with paths:")
-    for url, line in _items(examples, "match") + _items(examples, "no_match"):
+    for url, line in items_with_lines(examples, "match") + items_with_lines(examples, "no_match"):
         if not _URL_RE.match(url):
             ok = sub.add(line, f"'{url}' is not an http(s) or ws(s) URL")
     return ok
@@ -251,11 +245,11 @@ def _parse_app(record: LineDict, path: str, index: int, problems: Problems) -> _
         ok = at.add(key_line(record, "id"), "id must be kebab-case and start with 'app-'")
     if not record["surface"]:
         ok = at.add(key_line(record, "surface"), "'surface' needs at least one value")
-    for url, line in _items(record, "sources"):
+    for url, line in items_with_lines(record, "sources"):
         if not url.startswith(("https://", "http://")):
             ok = at.add(line, f"source '{url}' is not an http(s) URL")
     hosts = tuple(h.lower() for h in record.get("hosts") or [])
-    for host, (_, line) in zip(hosts, _items(record, "hosts"), strict=True):
+    for host, (_, line) in zip(hosts, items_with_lines(record, "hosts"), strict=True):
         ok = _host_ok(host, line, at) and ok
     paths = _parse_paths(record, at)
     if not record.get("hosts") and not record.get("paths"):
@@ -276,7 +270,7 @@ def _unambiguous(drafts: list[_Draft]) -> list[_Draft]:
     owner: dict[str, tuple[_Draft, int]] = {}
     kept: list[_Draft] = []
     for d in drafts:
-        hosts, paths = _items(d.record, "hosts"), _items(d.record, "paths")
+        hosts, paths = items_with_lines(d.record, "hosts"), items_with_lines(d.record, "paths")
         claims = [("host", h, n) for h, (_, n) in zip(d.spec.hosts, hosts, strict=True)]
         claims += [("path rule", h + "/" + "/".join(path_segments(p)), n)
                    for (h, p), (_, n) in zip(d.spec.paths, paths, strict=True)]
@@ -301,7 +295,7 @@ def _examples_pass(d: _Draft, catalog: Catalog) -> bool:
     """Run the app's example URLs through the real `match`."""
     ok, app_id = True, d.spec.id
     for kind in ("match", "no_match"):
-        for url, line in _items(d.record["examples"], kind):
+        for url, line in items_with_lines(d.record["examples"], kind):
             hit = catalog.match(*_target(url))
             if kind == "match" and (hit is None or hit.app.id != app_id):
                 got = f"'{hit.app.id}' (via '{hit.matched}')" if hit else "nothing"

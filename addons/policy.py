@@ -25,6 +25,7 @@ from addons.ruleyaml import Field
 from addons.ruleyaml import LineDict
 from addons.ruleyaml import Problems
 from addons.ruleyaml import check_fields
+from addons.ruleyaml import items_with_lines
 from addons.ruleyaml import key_line
 from addons.ruleyaml import record_label
 
@@ -331,9 +332,7 @@ def parse_settings(raw: LineDict, problems: Problems, path: str) -> Settings:
     if not check_fields(raw, SETTINGS_FIELDS, problems, path, "settings"):
         return Settings()
     for key in ("approved_mcp_portals", "tls_passthrough"):
-        hosts = raw.get(key) or []
-        lines = getattr(hosts, "item_lines", [key_line(raw, key)] * len(hosts))
-        for host, line in zip(hosts, lines, strict=True):
+        for host, line in items_with_lines(raw, key):
             if not is_host_pattern(host.rstrip(".")):
                 problems.add(path, line, f"settings: {key}: '{host}' is not a host name or '*.suffix' "
                                          "(no scheme, path or port)")  # fmt: skip

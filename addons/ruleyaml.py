@@ -323,6 +323,12 @@ def key_line(record: LineDict, key: str) -> int:
     return record.key_lines.get(key, record.line)
 
 
+def items_with_lines(mapping: LineDict, key: str) -> list[tuple[Any, int]]:
+    """(item, line) for each item of the list under `key` (the key's line when items have none)."""
+    value = mapping.get(key) or []
+    return list(zip(value, getattr(value, "item_lines", [key_line(mapping, key)] * len(value)), strict=True))
+
+
 def check_unique_ids(
     entries: Iterable[tuple[str, int, str]], problems: Problems, what: str
 ) -> None:
