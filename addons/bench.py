@@ -197,9 +197,9 @@ def _engine(scanner, fp, body: bytes, ctype: str):
     return engine
 
 
-def bodies(files, every: int = FINDING_EVERY) -> list[tuple[str, str, bytes, str]]:
+def bodies(findings: list[str], every: int = FINDING_EVERY) -> list[tuple[str, str, bytes, str]]:
+    """The bench bodies, sprinkled with `findings` (the detectors' match examples, see _examples)."""
     rng = random.Random(1)
-    findings = _examples(files)
     out = [(size_name, kind, *make_body(kind, size, findings, rng, every)) for size_name, size in SIZES.items()
            for kind in KINDS]  # fmt: skip
     rng = random.Random(2)  # the extra kinds leave the target bodies as they were
@@ -211,10 +211,9 @@ def bodies(files, every: int = FINDING_EVERY) -> list[tuple[str, str, bytes, str
 TURNS = 20  # the conversation benchmark: a chat of this many turns, each request resending all before it
 
 
-def conversation_bodies(files, turns: int = TURNS) -> list[bytes]:
+def conversation_bodies(findings: list[str], turns: int = TURNS) -> list[bytes]:
     """Request bodies of one chat: turn i sends the system prompt and messages 1..i (~2 KB each)."""
     rng = random.Random(3)
-    findings = _examples(files)
     messages: list[dict] = [{"role": "system", "content": "You are a helpful assistant."}]
     out = []
     for turn in range(turns):
@@ -224,14 +223,14 @@ def conversation_bodies(files, turns: int = TURNS) -> list[bytes]:
     return out
 
 
-def conversation(files, scanner, fp: Fingerprinter, min_s: float) -> dict:
+def conversation(findings: list[str], scanner, fp: Fingerprinter, min_s: float) -> dict:
     """Time one whole conversation (every turn's request scanned once, in order), rescanning each request
     in full and reusing the hits of messages seen before (a new, empty cache per conversation)."""
     from collections import OrderedDict
 
     from addons.scancache import SegmentCache
 
-    work = conversation_bodies(files)
+    work = conversation_bodies(findings)
     segs = [extract_segments(b, content_type="application/json", content_encoding=None, max_bytes=8 << 20,
                              max_decompressed=32 << 20).segments for b in work]  # fmt: skip
     full = [scanner.scan(s, fingerprinter=fp) for s in segs]
@@ -295,7 +294,8 @@ def run(rules: Path, quick: bool = False, compare: Path | None = None, every: in
         files, scanner, cold, warm, problems = _build(rules, Path(tmp) / "rules")
         fp = Fingerprinter(bytes(32))
         naive = _naive(files)
-        work = bodies(files, every)
+        examples = _examples(files)  # expanding their fakes takes a while: once
+        work = bodies(examples, every)
         results: dict = {"finding_every": every, "detectors": len(scanner.detector_ids),
                          "naive_patterns": len(naive), "load_cold_s": cold,
                          "load_warm_s": warm, "problems": problems, "rows": []}  # fmt: skip
@@ -337,7 +337,7 @@ def run(rules: Path, quick: bool = False, compare: Path | None = None, every: in
                     row["before_us"], row["before_findings"] = other["engine_us"], other["findings"]
                     row["before_mbs"] = len(body) / other["engine_us"]
                 results["rows"].append(row)
-            results["conversation"] = conversation(files, scanner, fp, min_s)
+            results["conversation"] = conversation(examples, scanner, fp, min_s)
         finally:
             if child is not None:
                 child.stdin.close()  # type: ignore[union-attr]
