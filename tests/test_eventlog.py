@@ -175,9 +175,10 @@ def test_close_is_idempotent_and_later_writes_count_as_drops(tmp_path):
     assert len(read_lines(tmp_path / "e.jsonl")) == 1
 
 
-def test_full_queue_drops_and_counts_without_blocking(tmp_path, monkeypatch):
+def overfill_while_stalled(log: EventLog, monkeypatch) -> threading.Event:
+    """Stall the writer on ev(0), then write ev(1..10) to a queue of 4: 6 are dropped. Set the returned
+    gate to let the writer go on."""
     gate, entered = threading.Event(), threading.Event()
-    log = EventLog(tmp_path / "e.jsonl", queue_size=4)
     real_emit = log._emit
 
     def slow_emit(batch):
@@ -190,6 +191,12 @@ def test_full_queue_drops_and_counts_without_blocking(tmp_path, monkeypatch):
     assert entered.wait(5)
     for i in range(1, 11):
         log.write(ev(i))  # 4 fit in the queue, 6 are dropped at once
+    return gate
+
+
+def test_full_queue_drops_and_counts_without_blocking(tmp_path, monkeypatch):
+    log = EventLog(tmp_path / "e.jsonl", queue_size=4)
+    gate = overfill_while_stalled(log, monkeypatch)
     assert log.dropped == 6
     gate.set()
     log.close()
@@ -197,20 +204,8 @@ def test_full_queue_drops_and_counts_without_blocking(tmp_path, monkeypatch):
 
 
 def test_drops_are_announced_with_a_6008_line_once_there_is_room(tmp_path, monkeypatch):
-    gate, entered = threading.Event(), threading.Event()
     log = EventLog(tmp_path / "e.jsonl", queue_size=4, on_drops=dropped_events)
-    real_emit = log._emit
-
-    def slow_emit(batch):
-        entered.set()
-        gate.wait(10)
-        real_emit(batch)
-
-    monkeypatch.setattr(log, "_emit", slow_emit)
-    log.write(ev(0))
-    assert entered.wait(5)
-    for i in range(1, 11):
-        log.write(ev(i))  # 4 queued, 6 dropped; no room for the announcement either
+    gate = overfill_while_stalled(log, monkeypatch)  # no room for the announcement either
     gate.set()
     assert log.flush(timeout=5)
     log.write(ev(11))  # room again: the line, then the announcement of the 6

@@ -299,24 +299,34 @@ def test_build_edm_format():
     assert "a-value" not in text
 
 
-def test_concurrent_scans_from_threads(scanner):
+def errors_in_threads(work, threads: int = 4) -> list[str]:
+    """Run `work` in several threads at once; what any of them raised."""
     import threading
 
-    errors, results = [], []
+    errors: list[str] = []
 
-    def work():
+    def guarded():
         try:
-            for _ in range(50):
-                results.append(len(scan(scanner, f"aws {AWS} card 4111 1111 1111 1111 " * 20).findings))
+            work()
         except Exception as e:  # pragma: no cover - the failure being tested for
             errors.append(repr(e))
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
+    started = [threading.Thread(target=guarded) for _ in range(threads)]
+    for t in started:
         t.start()
-    for t in threads:
+    for t in started:
         t.join()
-    assert errors == [] and set(results) == {40}
+    return errors
+
+
+def test_concurrent_scans_from_threads(scanner):
+    results = []
+
+    def work():
+        for _ in range(50):
+            results.append(len(scan(scanner, f"aws {AWS} card 4111 1111 1111 1111 " * 20).findings))
+
+    assert errors_in_threads(work) == [] and set(results) == {40}
 
 
 @pytest.mark.parametrize(
@@ -502,8 +512,6 @@ def test_compiled_database_cache(tmp_path, monkeypatch):
 
 
 def test_cache_writers_race_safely(tmp_path, monkeypatch):
-    import threading
-
     import hyperscan as hs
 
     from addons.matchers import cache_load
@@ -512,23 +520,14 @@ def test_cache_writers_race_safely(tmp_path, monkeypatch):
 
     monkeypatch.setenv("SHADOWGATE_CACHE", str(tmp_path))
     db = hs_compile([b"abc", b"d[0-9]+"], [0, 0])
-    errors = []
 
     def write():
-        try:
-            for _ in range(20):
-                cache_store("k" * 64, {"n": 1}, db)
-                got = cache_load("k" * 64)
-                assert got is None or got[0]["n"] == 1
-        except Exception as e:  # pragma: no cover - the failure being tested for
-            errors.append(repr(e))
+        for _ in range(20):
+            cache_store("k" * 64, {"n": 1}, db)
+            got = cache_load("k" * 64)
+            assert got is None or got[0]["n"] == 1
 
-    threads = [threading.Thread(target=write) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [] and [p.name for p in tmp_path.iterdir()] == ["k" * 64 + ".hsdb"]
+    assert errors_in_threads(write) == [] and [p.name for p in tmp_path.iterdir()] == ["k" * 64 + ".hsdb"]
     meta, loaded = cache_load("k" * 64)
     hits = []
     loaded.scan(b"xabc d12", match_event_handler=lambda i, s, e, f, c: hits.append((i, e)), scratch=hs.Scratch(loaded))
