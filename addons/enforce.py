@@ -13,6 +13,7 @@ import os
 from collections.abc import Awaitable
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from mitmproxy import ctx
@@ -33,12 +34,17 @@ from addons.model import Action
 from addons.model import Decision
 from addons.model import Mode
 from addons.model import ScanReport
+from addons.model import Segment
 from addons.redact import redact_body
 from addons.respond import build_block
 from addons.respond import build_redirect
 from addons.respond import client_kind
 from addons.rules import RuleSet
 from addons.rulestore import RuleStore
+from addons.urlquery import is_query_finding
+from addons.urlquery import query_segments
+from addons.urlquery import redact_query
+from addons.urlquery import split_query
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,8 @@ class ScanJob:
     max_scan: int
     max_decompressed: int
     reuse: bool = True
+    query: tuple[Segment, ...] = ()  # the URL's query parameters (urlquery.query_segments)
+    not_inspected: tuple[str, ...] = ()  # already known (a body that is not scanned)
 
     @property
     def size(self) -> int:
@@ -73,13 +81,15 @@ class ScanJob:
             max_bytes=self.max_scan,
             max_decompressed=self.max_decompressed,
         )
-        report = self.ruleset.scanner.scan(extraction.segments, fingerprinter=self.fingerprinter,
+        segments = (*self.query, *extraction.segments)
+        report = self.ruleset.scanner.scan(segments, fingerprinter=self.fingerprinter,
                                            max_bytes=self.max_scan, reuse=self.reuse)  # fmt: skip
+        notes = (*self.not_inspected, *extraction.not_inspected, *report.not_inspected)
         return ScanReport(
             findings=report.findings,
             scanned_bytes=report.scanned_bytes,
             truncated=report.truncated or extraction.truncated,
-            not_inspected=tuple(dict.fromkeys((*extraction.not_inspected, *report.not_inspected))),
+            not_inspected=tuple(dict.fromkeys(notes)),
         )
 
 
@@ -169,9 +179,13 @@ class Enforcer:
             length = declared_length(flow.request)
             if state.inspect and (length is None or length <= self.max_buffer):
                 return  # decide in request(), with the body
+            unseen: tuple[str, ...] = ()
             if expects_body(flow.request):
-                reason = "body-too-large" if length and length > self.max_buffer else "not-scanned"
-                state.update(report=ScanReport(not_inspected=(reason,)))
+                unseen = ("body-too-large" if length and length > self.max_buffer else "not-scanned",)
+            job = self._scan_job(flow, state, ruleset, body=False)
+            report = replace(job, not_inspected=unseen)() if job is not None else ScanReport(not_inspected=unseen)
+            if job is not None or unseen:
+                state.update(report=report)
             decision = self._decide(ruleset, state)
             self._act(flow, state, decision, ruleset)
             if flow.response is None and expects_body(flow.request):
@@ -241,27 +255,31 @@ class Enforcer:
             self._fail(flow, state, "no-valid-rules")
         return ruleset
 
-    def _scan_job(self, flow: http.HTTPFlow, state: FlowState, ruleset: RuleSet) -> ScanJob | None:
-        """What the body needs: None when it is not scanned, else the (thread-safe) extract-and-scan job."""
+    def _scan_job(self, flow: http.HTTPFlow, state: FlowState, ruleset: RuleSet, *,
+                  body: bool = True) -> ScanJob | None:  # fmt: skip
+        """What the request needs: None when nothing is scanned, else the (thread-safe) extract-and-scan job
+        for its query parameters and (`body`) its body."""
         request = flow.request
-        body = request.raw_content or b""
+        content = (request.raw_content or b"") if body else b""
         headers = lower_headers(request.headers)
         encoding = headers.get("content-encoding")
         facts = state.facts
-        if facts.mcp is not None and not encoding and body:
+        if facts.mcp is not None and not encoding and content:
             mcp = ruleset.mcp.match_request(
-                method=facts.method, host=facts.host, path=request.path, headers=headers, body=body[:MCP_BODY_LIMIT]
+                method=facts.method, host=facts.host, path=request.path, headers=headers,
+                body=content[:MCP_BODY_LIMIT],
             )
             state.update(mcp=mcp)
             facts = state.facts
         scan_it = facts.app is not None or (facts.mcp is not None and facts.mcp.is_mcp) or (
             ctx.options.sg_inspect_scope == "all"
         )
-        if not scan_it or not body:
+        query = tuple(query_segments(split_query(request.path))) if scan_it else ()
+        if not scan_it or not content and not query:
             return None
         assert self.fingerprinter is not None
-        return ScanJob(body, headers.get("content-type"), encoding, ruleset, self.fingerprinter, self.max_scan,
-                       self.max_decompressed, self.reuse)  # fmt: skip
+        return ScanJob(content, headers.get("content-type"), encoding, ruleset, self.fingerprinter, self.max_scan,
+                       self.max_decompressed, self.reuse, query)  # fmt: skip
 
     def _decide(self, ruleset: RuleSet, state: FlowState) -> Decision:
         decision = ruleset.policies.decide(state.facts, mode=Mode(ctx.options.sg_mode))
@@ -286,16 +304,28 @@ class Enforcer:
             self._block(flow, state, decision, ruleset)
 
     def _redact(self, flow: http.HTTPFlow, state: FlowState) -> bool:
+        """Rewrite the query and the body with every finding redacted; False (nothing changed) when
+        some finding cannot be redacted safely."""
+        request = flow.request
         findings = state.facts.report.findings
-        if not findings:
-            return True
-        content_type = flow.request.headers.get("content-type")
-        body = flow.request.get_content(strict=False) or b""
-        new = redact_body(body, content_type=content_type, findings=findings)
-        if new is None:
-            return False
-        flow.request.content = new  # re-encodes and fixes Content-Length
-        state.redacted = True
+        in_query = [f for f in findings if is_query_finding(f)]
+        in_body = [f for f in findings if not is_query_finding(f)]
+        path = request.path
+        if in_query:
+            query = redact_query(split_query(path), in_query)
+            if query is None:
+                return False
+            path = path.partition("?")[0] + "?" + query
+        body = None
+        if in_body:
+            body = redact_body(request.get_content(strict=False) or b"",
+                               content_type=request.headers.get("content-type"), findings=in_body)  # fmt: skip
+            if body is None:
+                return False
+        request.path = path
+        if body is not None:
+            request.content = body  # re-encodes and fixes Content-Length
+        state.redacted = bool(findings)
         return True
 
     def _kind(self, flow: http.HTTPFlow, state: FlowState) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from urllib.parse import parse_qsl
+from urllib.parse import quote
 
 import anthropic
 import openai
@@ -13,6 +15,7 @@ import yaml
 
 from tests.integration import fakes
 from tests.integration.clients import anthropic_client
+from tests.integration.clients import curl
 from tests.integration.clients import event_id_in_text
 from tests.integration.clients import openai_client
 from tests.integration.proxy import ROOT
@@ -244,3 +247,47 @@ def test_report_over_the_real_log_matches_its_lines(proxy, upstream):
     cards = sum(CARD_DETECTOR in e["unmapped"]["shadowgate"]["dlp"]["detectors"] for e in flows)
     [row] = [d for d in report["detectors"] if d["id"] == CARD_DETECTOR]
     assert row["flows"] == cards > 0
+
+
+# --- URL query strings --------------------------------------------------------------------------------
+
+
+def test_card_number_in_a_url_query_is_blocked(proxy, upstream, card_detector):
+    number = fakes.visa_number()
+    url = "https://api.openai.com/v1/models?q=" + quote(f"charge card {fakes.grouped(number)} today", safe="")
+    result = curl(proxy, url, "-H", "Accept: application/json")
+
+    assert result.status == 403
+    error = json.loads(result.body)["error"]
+    assert card_detector in error["message"]
+    flow, finding = assert_finding(proxy, event_id_in_text(error["message"]), card_detector, number)
+    assert finding["unmapped"]["shadowgate"]["dlp"]["location"] == "query:q"
+    assert flow["http_request"]["url"]["url_string"] == "https://api.openai.com/v1/models?q=<redacted>"
+    assert upstream.requests_to("api.openai.com") == []
+    assert_never_stored(proxy, number, result.body.decode())
+
+
+def test_credential_parameter_and_clean_query_pass(proxy, upstream):
+    key = fakes.github_token()  # blocked anywhere else (see the test above): here it is the caller's credential
+    result = curl(proxy, f"https://api.openai.com/v1/models?key={key}&q=weather+in+Paris", "-H",
+                  "Accept: application/json")
+
+    assert result.status == 200
+    [received] = upstream.requests_to("api.openai.com")
+    assert received.path == f"/v1/models?key={key}&q=weather+in+Paris"
+
+
+def test_redact_policy_rewrites_the_query(redact_proxy, upstream, card_detector):
+    number = fakes.visa_number()
+    url = "https://api.openai.com/v1/models?model=gpt-4o&q=" + quote(f"card {fakes.grouped(number)}", safe="")
+    result = curl(redact_proxy, url, "-H", "Accept: application/json")
+
+    assert result.status == 200
+    [received] = upstream.requests_to("api.openai.com")
+    path, _, query = received.path.partition("?")
+    assert path == "/v1/models"
+    assert parse_qsl(query) == [("model", "gpt-4o"), ("q", f"card [REDACTED:{card_detector}]")]
+    [flow] = redact_proxy.wait_events(lambda e: e.get("class_uid") == 4002
+                                      and e["http_request"]["url"]["path"] == "/v1/models")
+    assert (flow["action_id"], flow["status_id"]) == (4, 1)
+    assert_never_stored(redact_proxy, number)
