@@ -4,7 +4,8 @@ multipart text parts, raw text), with bounded decompression and explicit notes o
 Invariants: never raises on hostile input; decompressed output ≤ `max_decompressed`, text ≤ `max_bytes`,
 segments ≤ `max_segments`, JSON depth ≤ `max_depth`; anything cut or skipped is named in
 `truncated` / `not_inspected`. `where` strings: `json:$.a[0].b`, `json:$.a[*]` (joined siblings),
-`form:<key>`, `multipart:<name>`, `file:<filename>`, `body`.
+`json:$.a[#1]` (an object's member by position: its key is not label-like, so never written), `json:{keys}`
+(the document's object keys), `form:<key>`, `multipart:<name>`, `file:<filename>`, `body`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from urllib.parse import parse_qsl
 JOIN_EDGE = 256  # characters of each sibling's head and tail that take part in the joined text
 JOIN_GAP = "\x00"  # stands for the elided middle of a long sibling
 JOIN_SEP = "\u2063"  # between siblings; the scanner reads it both as a space and as nothing
+KEYS_WHERE = "json:{keys}"  # the segment holding a JSON document's distinct object keys, one per line
+MAX_KEY_TEXT = 64 << 10  # characters of key text scanned per JSON document
+MAX_LABEL = 40
+_LABEL = re.compile(r"[A-Za-z_$@][A-Za-z_ .\-]*[0-9]{0,2}")  # content, tool_calls, Content-Type, $ref, item1
 _TEXT_TYPES = ("text/", "application/xml", "application/javascript", "application/graphql", "application/yaml",
                "application/x-yaml", "application/sql", "application/x-sh", "application/csv")  # fmt: skip
 _BINARY_TYPES = ("image/", "audio/", "video/", "font/", "application/octet-stream", "application/zip",
@@ -154,23 +159,43 @@ def join_siblings(strings: list[str]) -> tuple[str, list[tuple[int, int, int]]]:
     return "".join(parts), pieces
 
 
-def json_path(parent: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{parent}[{key}]"
-    return f"{parent}.{key}" if key.isascii() and key.isidentifier() else f"{parent}[{json.dumps(key)}]"
+def is_label(name: str) -> bool:
+    """Whether a key or parameter name reads as a field label (safe to write in a `where`), rather
+    than something that may carry what we protect (a card number, a token, an email address)."""
+    return len(name) <= MAX_LABEL and _LABEL.fullmatch(name) is not None
+
+
+def label_step(key: str) -> str | None:
+    """`.key` / `["k e y"]` for a label-like object key, else None: such a key is named in a `where`
+    by its position (`[#n]`)."""
+    if not is_label(key):
+        return None
+    return f".{key}" if key.isidentifier() else f"[{json.dumps(key)}]"
 
 
 def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes) -> list:
     """String leaves (and long integers) in document order, plus one joined segment per container
-    with ≥ 2 string children (`joined=True`, where `json:<parent>[*]`)."""
+    with ≥ 2 string children (`joined=True`, where `json:<parent>[*]`), plus one `json:{keys}` segment:
+    the document's distinct non-empty object keys, one per line."""
     out: list = []
-    keys: dict[str, str] = {}  # key → ".key" or '["k e y"]' (keys repeat: role, content …)
+    labels: dict[str, str] = {}  # key → ".key", '["k e y"]' or "" (not a label); keys repeat: role, content …
+    keys: dict[str, None] = {}  # distinct non-empty keys, in document order
+    budget = MAX_KEY_TEXT
 
-    def step(key: str) -> str:
-        s = keys.get(key)
+    def step(key: str, index: int) -> str:
+        s = labels.get(key)
         if s is None:
-            s = keys[key] = f".{key}" if key.isascii() and key.isidentifier() else f"[{json.dumps(key)}]"
-        return s
+            s = labels[key] = label_step(key) or ""
+        return s or f"[#{index}]"
+
+    def collect(key: str) -> None:
+        nonlocal budget
+        if key and key not in keys:
+            if budget <= 0:
+                notes.add("json-keys-truncated", truncated=True)
+                return
+            keys[key] = None
+            budget -= len(key) + 1
 
     def walk(node, path: str, depth: int) -> None:
         if len(out) >= max_segments:
@@ -180,19 +205,20 @@ def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes
             notes.add("json-depth-limit", truncated=True)
             return
         strings = []
-        items = node.items() if type(node) is dict else enumerate(node)  # json.loads makes exact types
-        is_dict = type(node) is dict
-        for key, value in items:
+        is_dict = type(node) is dict  # json.loads makes exact types
+        for i, (key, value) in enumerate(node.items() if is_dict else enumerate(node)):
+            if is_dict:
+                collect(key)
             t = type(value)
             if t is str:
                 strings.append(value)
                 if len(out) < max_segments:
-                    out.append(seg_cls(f"json:{path}{step(key) if is_dict else f'[{key}]'}", value))
+                    out.append(seg_cls(f"json:{path}{step(key, i) if is_dict else f'[{key}]'}", value))
             elif t is dict or t is list:
                 if value:
-                    walk(value, f"{path}{step(key) if is_dict else f'[{key}]'}", depth + 1)
+                    walk(value, f"{path}{step(key, i) if is_dict else f'[{key}]'}", depth + 1)
             elif t is int and abs(value) >= 100_000:
-                out.append(seg_cls(f"json:{path}{step(key) if is_dict else f'[{key}]'}", str(value)))
+                out.append(seg_cls(f"json:{path}{step(key, i) if is_dict else f'[{key}]'}", str(value)))
         if len(strings) >= 2 and len(out) < max_segments:
             joined, pieces = join_siblings(strings)
             if len(pieces) >= 2:
@@ -204,7 +230,15 @@ def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes
         walk(doc, "$", 0)
     if len(out) >= max_segments:
         notes.add("segment-limit", truncated=True)
-    return out[:max_segments]
+    out = out[:max_segments]
+    if keys and max_segments > 0:
+        text = "\n".join(keys)
+        if len(text) > MAX_KEY_TEXT:
+            notes.add("json-keys-truncated", truncated=True)
+        if len(out) >= max_segments:  # keys are scanned nowhere else: they take the last leaf's place
+            out = out[:max_segments - 1]
+        out.append(seg_cls(KEYS_WHERE, text[:MAX_KEY_TEXT]))
+    return out
 
 
 def _multipart(data: bytes, boundary: str, seg_cls, charset, notes: _Notes, max_segments: int) -> list:
@@ -323,5 +357,5 @@ def _ndjson(text: str, seg_cls, max_depth: int, max_segments: int, notes: _Notes
             segs.append(seg_cls(f"line:{n}", line))
             continue
         for s in json_segments(doc, seg_cls, max_depth, max_segments - len(segs), notes):
-            segs.append(seg_cls(s.where.replace("json:$", f"json:{n}:$", 1), s.text, s.joined))
+            segs.append(seg_cls(f"json:{n}:{s.where[5:]}", s.text, s.joined))  # json:2:$.a, json:2:{keys}
     return Extraction(tuple(segs), notes.truncated, tuple(notes.items), "ndjson")

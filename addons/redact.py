@@ -1,9 +1,9 @@
 """redact.py: rewrite a request body with each finding replaced by `[REDACTED:<detector-id>]`.
 
 Invariants: the result is valid JSON / form / text of the same kind, or None when a finding cannot
-be located with certainty (the caller then blocks instead of forwarding the value). Findings in a
-joined view replace every leaf they touch; findings in decoded views replace the whole encoded run
-(their span already covers it).
+be located with certainty (the caller then blocks instead of forwarding the value), such as a finding
+in an object key (`json:{keys}`). Findings in a joined view replace every leaf they touch; findings in
+decoded views replace the whole encoded run (their span already covers it).
 """
 
 from __future__ import annotations
@@ -11,14 +11,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import islice
 from urllib.parse import parse_qsl
 from urllib.parse import urlencode
 
+from addons.extract import KEYS_WHERE
 from addons.extract import join_siblings
 from addons.extract import parse_content_type
 from addons.model import Finding
 
-_STEP = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\[\*\]')
+_STEP = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\[#(\d+)\]|\[\*\]')
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """`[#n]` in a path: the n-th member of an object, in `json.loads` order (its key is not written)."""
+
+    index: int
 
 
 def marker(detector_id: str) -> str:
@@ -51,11 +61,11 @@ def redact_text(text: str, spans: Sequence[tuple[int, int, str]]) -> str | None:
     return "".join(out)
 
 
-def parse_path(path: str) -> list[str | int] | None:
-    """`$.a[0]["b c"]` → ['a', 0, 'b c']; a trailing `[*]` is kept as '*'. None if malformed."""
+def parse_path(path: str) -> list[str | int | Member] | None:
+    """`$.a[0]["b c"][#1]` → ['a', 0, 'b c', Member(1)]; a trailing `[*]` is kept as '*'. None if malformed."""
     if not path.startswith("$"):
         return None
-    steps: list[str | int] = []
+    steps: list[str | int | Member] = []
     pos = 1
     while pos < len(path):
         m = _STEP.match(path, pos)
@@ -67,6 +77,8 @@ def parse_path(path: str) -> list[str | int] | None:
             steps.append(int(m.group(2)))
         elif m.group(3) is not None:
             steps.append(json.loads(m.group(3)))
+        elif m.group(4) is not None:
+            steps.append(Member(int(m.group(4))))
         else:
             if m.end() != len(path):
                 return None
@@ -75,16 +87,22 @@ def parse_path(path: str) -> list[str | int] | None:
     return steps
 
 
-def _locate(doc, steps):
-    node = doc
+def _locate(doc, steps) -> tuple[object, list[str | int]] | None:
+    """The node at `steps` and the concrete path to it (each `Member` replaced by its key); None if absent."""
+    node, path = doc, []
     for step in steps:
-        if isinstance(node, dict) and isinstance(step, str) and step in node:
-            node = node[step]
-        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
-            node = node[step]
-        else:
-            return None, False
-    return node, True
+        if isinstance(node, dict):
+            if isinstance(step, Member):
+                if not 0 <= step.index < len(node):
+                    return None
+                step = next(islice(node, step.index, None))
+            elif not isinstance(step, str) or step not in node:
+                return None
+        elif not (isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)):
+            return None
+        node = node[step]
+        path.append(step)
+    return node, path
 
 
 def _redact_json(text: str, findings: Sequence[Finding]) -> str | None:
@@ -95,43 +113,49 @@ def _redact_json(text: str, findings: Sequence[Finding]) -> str | None:
     by_leaf: dict[tuple, list[tuple[int, int, str]]] = {}
     whole: dict[tuple, str] = {}
     for f in findings:
-        if not f.where.startswith("json:"):
+        if f.where == KEYS_WHERE:  # a value written as an object key: renaming keys is not redaction
             return None
-        steps = parse_path(f.where[5:])
+        steps = parse_path(f.where[5:]) if f.where.startswith("json:") else None
         if steps is None:
             return None
         if steps and steps[-1] == "*":  # joined siblings: every string child the span touches
-            parent, ok = _locate(doc, steps[:-1])
-            if not ok or not isinstance(parent, dict | list):
+            found = _locate(doc, steps[:-1])
+            if found is None or not isinstance(found[0], dict | list):
                 return None
+            parent, path = found
             keys = list(parent) if isinstance(parent, dict) else list(range(len(parent)))
             keys = [k for k in keys if isinstance(parent[k], str)]
             for i, s, e in join_siblings([parent[k] for k in keys])[1]:
                 if s < f.end and f.start < e:
-                    whole[(*steps[:-1], keys[i])] = f.detector_id
+                    whole[(*path, keys[i])] = f.detector_id
             continue
-        leaf, ok = _locate(doc, steps)
-        if not ok or not isinstance(leaf, str | int) or isinstance(leaf, bool):
+        found = _locate(doc, steps)
+        if found is None or not isinstance(found[0], str | int) or isinstance(found[0], bool):
             return None
-        by_leaf.setdefault(tuple(steps), []).append((f.start, f.end, f.detector_id))
-    for steps, spans in by_leaf.items():
-        if steps in whole:
+        by_leaf.setdefault(tuple(found[1]), []).append((f.start, f.end, f.detector_id))
+    for path, spans in by_leaf.items():
+        if path in whole:
             continue
-        leaf, _ = _locate(doc, steps)
+        leaf = _get(doc, path)
         new = redact_text(leaf if isinstance(leaf, str) else str(leaf), spans)
         if new is None:
             return None
-        doc = _set(doc, steps, new)
-    for steps, did in whole.items():
-        doc = _set(doc, steps, marker(did))
+        doc = _set(doc, path, new)
+    for path, did in whole.items():
+        doc = _set(doc, path, marker(did))
     return json.dumps(doc, ensure_ascii=False)
 
 
-def _set(doc, steps, value):
-    if not steps:
+def _get(doc, path):
+    for key in path:  # a path `_locate` resolved: every key exists
+        doc = doc[key]
+    return doc
+
+
+def _set(doc, path, value):
+    if not path:
         return value
-    parent, _ = _locate(doc, steps[:-1])
-    parent[steps[-1]] = value
+    _get(doc, path[:-1])[path[-1]] = value
     return doc
 
 

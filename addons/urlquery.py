@@ -1,21 +1,22 @@
 """urlquery.py: a request URL's query parameters as DLP segments, and their redaction.
 
 Prompts travel in URLs too (`chatgpt.com/?q=…`, search-style AI tools, GET APIs), so each parameter
-value is a segment `query:<name>`. A name that could itself carry a value (not label-like, or
-repeated) is written by position, `query:{n}`; names that are not labels are scanned together in
-`query:{names}`. Parameters that carry the caller's own credential for the service (`key`,
-`access_token`, a signed URL's `sig` / `X-Amz-Signature` …) are not scanned: Gemini's REST API takes
-its key as `?key=`, and a policy that blocks secrets would otherwise block every such call.
+value is a segment `query:<name>`. A name that could itself carry a value (not label-like, see
+`extract.is_label`), or a repeated one, is written by position, `query:[#n]`; names that are not
+labels are scanned together in `query:{names}`. Parameters that carry the caller's own credential
+for the service (`key`, `access_token`, a signed URL's `sig` / `X-Amz-Signature` …) are not scanned:
+Gemini's REST API takes its key as `?key=`, and a policy that blocks secrets would otherwise block
+every such call.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from urllib.parse import parse_qsl
 from urllib.parse import quote
 from urllib.parse import urlencode
 
+from addons.extract import is_label
 from addons.model import Finding
 from addons.model import Segment
 from addons.redact import redact_text
@@ -26,19 +27,12 @@ CREDENTIAL_PARAMS = frozenset({
     "sig", "signature", "code", "state", "client_secret", "session", "session_id", "sessionid",
 })  # fmt: skip
 CREDENTIAL_PREFIXES = ("x-amz-", "x-goog-")  # signed object-store URLs (uploads)
-_LABEL = re.compile(r"[A-Za-z_$@][A-Za-z_$@ .\-\[\]]*[0-9]{0,2}")
-MAX_NAME = 40
 
 
 def split_query(path: str) -> str:
     """The query string of a request path (`/a?b=c#d` → `b=c`)."""
     query = path.partition("?")[2]
     return query.partition("#")[0]
-
-
-def is_label(name: str) -> bool:
-    """Whether a parameter name reads as a field name (safe to log, not a value in disguise)."""
-    return len(name) <= MAX_NAME and _LABEL.fullmatch(name) is not None
 
 
 def is_credential(name: str) -> bool:
@@ -55,7 +49,7 @@ def _wheres(pairs: list[tuple[str, str]]) -> list[str]:
     counts: dict[str, int] = {}
     for name, _ in pairs:
         counts[name] = counts.get(name, 0) + 1
-    return [f"query:{name}" if counts[name] == 1 and is_label(name) else f"query:{{{n}}}"
+    return [f"query:{name}" if counts[name] == 1 and is_label(name) else f"query:[#{n}]"
             for n, (name, _) in enumerate(pairs)]  # fmt: skip
 
 

@@ -1,11 +1,18 @@
 import gzip
 import json
+import secrets
+import string
 import zlib
 
 import pytest
 
+from addons.extract import KEYS_WHERE
+from addons.extract import MAX_KEY_TEXT
 from addons.extract import extract_segments
+from addons.extract import label_step
 from addons.model import Segment
+from tests.integration.fakes import grouped
+from tests.integration.fakes import visa_number
 
 MB = 1 << 20
 
@@ -22,7 +29,7 @@ def test_json_leaves_and_joined_siblings():
     assert r.kind == "json" and not r.truncated
     assert [s.where for s in r.segments if not s.joined] == [
         "json:$.model", "json:$.messages[0].role", "json:$.messages[0].content", "json:$.n",
-        'json:$["weird key"][0]', 'json:$["weird key"][1]']
+        'json:$["weird key"][0]', 'json:$["weird key"][1]', "json:{keys}"]
     joined = {s.where: s.text for s in r.segments if s.joined}
     # lower-case labels such as "user" are not joined; values are
     assert joined == {'json:$["weird key"][*]': "A\u2063b1"}
@@ -51,7 +58,7 @@ def test_content_encodings(enc):
 
         body = zstandard.ZstdCompressor().compress(raw)
     r = ex(body, enc=enc)
-    assert [s.text for s in r.segments] == ["hello"]
+    assert [s.text for s in r.segments] == ["hello", "q"]
 
 
 @pytest.mark.parametrize("enc", ["gzip", "br", "zstd"])
@@ -81,7 +88,7 @@ def test_broken_compression_and_unknown_encoding_never_raise():
 
 def test_charset_and_invalid_utf8():
     r = ex("{\"q\": \"caf\xe9\"}".encode("latin-1"), ctype="application/json; charset=latin-1")
-    assert [s.text for s in r.segments] == ["café"]
+    assert [s.text for s in r.segments] == ["café", "q"]
     r = ex(b"caf\xff text", ctype="text/plain")
     assert r.segments[0].text == "caf\ufffd text" and "invalid-text-replaced" in r.not_inspected
     r = ex(b"text", ctype="text/plain; charset=klingon")
@@ -150,8 +157,89 @@ def test_content_types(ctype, kind, note):
 def test_sniffs_json_without_content_type_and_ndjson():
     assert ex(b'{"a": "b"}', ctype=None).kind == "json"
     r = ex(b'{"a": "x"}\n{"a": "y"}\n', ctype="application/x-ndjson")
-    assert r.kind == "ndjson" and [s.where for s in r.segments] == ["json:0:$.a", "json:1:$.a"]
+    assert r.kind == "ndjson"
+    assert [s.where for s in r.segments] == ["json:0:$.a", "json:0:{keys}", "json:1:$.a", "json:1:{keys}"]
 
 
 def test_empty_body():
     assert ex(b"").kind == "empty"
+
+
+def _rand(alphabet: str, n: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+SECRET_KEYS = {  # secret-shaped object keys, made at run time (test ids name the kind, never the value)
+    "card": visa_number,
+    "grouped-card": lambda: grouped(visa_number()),
+    "aws-key-id": lambda: "AKIA" + _rand(string.ascii_uppercase, 7) + "3" + _rand(string.ascii_uppercase + "234567", 8),
+    "github-token": lambda: "ghp_" + _rand(string.ascii_letters, 12) + "7" + _rand(string.ascii_letters, 23),
+    "anthropic-key": lambda: "sk-ant-api03-" + _rand(string.ascii_letters + string.digits + "-_", 93) + "AA",
+    "email": lambda: _rand(string.ascii_lowercase, 6) + ".doe@example.com",
+}
+
+
+@pytest.mark.parametrize(
+    ("key", "step"),
+    [("content", ".content"), ("tool_calls", ".tool_calls"), ("item1", ".item1"), ("v2", ".v2"),
+     ("Content-Type", '["Content-Type"]'), ("user name", '["user name"]'), ("$ref", '["$ref"]'),
+     ("@type", '["@type"]'), ("a.b", '["a.b"]'), ("x" * 40, "." + "x" * 40),
+     ("item123", None), ("a1b", None), ("1abc", None), ("x" * 41, None), ("", None), ("*", None),
+     ("Straße", None), ("a@b.c", None), ("key\n", None)],
+)  # fmt: skip
+def test_only_label_like_keys_are_named_in_paths(key, step):
+    assert label_step(key) == step
+
+
+def test_keys_segment_lists_every_distinct_key_once_in_document_order():
+    doc = {"model": "m", "messages": [{"role": "user", "content": "hi"},
+                                      {"role": "assistant", "content": "yo", "meta": {"": "e", "model": "x"}}],
+           "tools": [], "n": 1}  # fmt: skip
+    r = ex(json.dumps(doc).encode())
+    keys = [s for s in r.segments if s.where == KEYS_WHERE]
+    assert keys == [Segment(KEYS_WHERE, "model\nmessages\nrole\ncontent\nmeta\ntools\nn")]
+    assert r.segments[-1] == keys[0] and not r.truncated
+
+
+@pytest.mark.parametrize("doc", [["a", "b"], "just text", {"": "x"}, [[], {}]],
+                         ids=["list", "string", "empty-key", "empty"])
+def test_no_keys_no_keys_segment(doc):
+    assert all(s.where != KEYS_WHERE for s in ex(json.dumps(doc).encode()).segments)
+
+
+@pytest.mark.parametrize("kind", SECRET_KEYS)
+def test_secret_shaped_keys_are_scanned_but_never_written_in_a_path(kind):
+    key = SECRET_KEYS[kind]()
+    r = ex(json.dumps({"a": 1, key: {"note": "n", "b": ["x y", "z w"]}, "data": {key: "v"}}).encode())
+    assert [s.where for s in r.segments] == [
+        "json:$[#1].note", "json:$[#1].b[0]", "json:$[#1].b[1]", "json:$[#1].b[*]", "json:$.data[#0]", KEYS_WHERE]
+    assert r.segments[-1].text == f"a\n{key}\nnote\nb\ndata"
+    assert not any(key in s.where or key.replace(" ", "") in s.where for s in r.segments)
+
+
+def test_ndjson_lines_have_their_own_keys_segment_and_positional_paths():
+    key = grouped(visa_number())
+    body = (json.dumps({key: "x"}) + "\n" + json.dumps({"a": {"b": "y"}}) + "\n").encode()
+    r = ex(body, ctype="application/x-ndjson")
+    assert [(s.where, s.text) for s in r.segments] == [
+        ("json:0:$[#0]", "x"), ("json:0:{keys}", key), ("json:1:$.a.b", "y"), ("json:1:{keys}", "a\nb")]
+
+
+def test_key_text_is_bounded_and_the_cut_is_noted():
+    many = {f"{i:04d}" + "k" * 1000: i for i in range(100)}  # 100 KB of distinct keys
+    r = ex(json.dumps(many).encode())
+    (keys,) = r.segments
+    assert keys.where == KEYS_WHERE and len(keys.text) == MAX_KEY_TEXT
+    assert r.truncated and "json-keys-truncated" in r.not_inspected
+    r = ex(json.dumps({"k" * (MAX_KEY_TEXT + 10): "v"}).encode())
+    assert len(r.segments[-1].text) == MAX_KEY_TEXT and "json-keys-truncated" in r.not_inspected
+    r = ex(json.dumps({"k" * (MAX_KEY_TEXT - 3): "v", "ab": "w"}).encode())  # exactly fits
+    assert len(r.segments[-1].text) == MAX_KEY_TEXT and not r.truncated
+
+
+def test_keys_segment_survives_the_segment_limit():
+    doc = {f"k{i}": f"v{i}" for i in range(20)}
+    r = ex(json.dumps(doc).encode(), max_segments=5)
+    assert r.truncated and "segment-limit" in r.not_inspected
+    assert [s.where for s in r.segments] == ["json:$.k0", "json:$.k1", "json:$.k2", "json:$.k3", KEYS_WHERE]
+    assert r.segments[-1].text == "\n".join(doc)

@@ -3,6 +3,7 @@ import json
 from addons.extract import extract_segments
 from addons.fingerprint import Fingerprinter
 from addons.model import Finding
+from addons.redact import Member
 from addons.redact import parse_path
 from addons.redact import redact_body
 
@@ -15,6 +16,8 @@ def test_parse_path():
     assert parse_path('$.a[0]["b c"].d[*]') == ["a", 0, "b c", "d", "*"]
     assert parse_path("$") == []
     assert parse_path("a.b") is None and parse_path("$[*].x") is None
+    assert parse_path("$.data[#0].n[#12][3]") == ["data", Member(0), "n", Member(12), 3]
+    assert parse_path("$[#x]") is None and parse_path("$[#]") is None and parse_path("{keys}") is None
 
 
 def test_json_span_replaced_and_valid():
@@ -103,3 +106,47 @@ def test_overlapping_spans_take_the_longest_findings_label():
     assert redact_text(text, [(5, 24, "fin-card-number"), (10, 19, "pii-in-aadhaar")]) == (
         "card [REDACTED:fin-card-number] ok"
     )
+
+
+def leaf_where(body: bytes, text: str) -> str:
+    ex = extract_segments(body, content_type="application/json", content_encoding=None, max_bytes=1 << 20,
+                          max_decompressed=1 << 20)
+    (seg,) = [s for s in ex.segments if s.text == text]
+    return seg.where
+
+
+def test_value_under_a_positional_key_is_redacted():
+    one, two = "card 4111 1111 1111 1111 please", "also 4111 1111 1111 1111 here"
+    body = json.dumps({"a": "keep", "data": {"x": 1, "Straße 12": {"note": one}}, "Ünïcode": ["n", two]},
+                      ensure_ascii=False).encode()  # fmt: skip
+    wheres = [leaf_where(body, one), leaf_where(body, two)]
+    assert wheres == ["json:$.data[#1].note", "json:$[#2][1]"]
+    fs = [finding(wheres[0], 5, 24), finding(wheres[1], 5, 24, "x-two")]
+    out = redact_body(body, content_type="application/json", findings=fs)
+    assert json.loads(out) == {"a": "keep", "data": {"x": 1, "Straße 12": {"note": "card [REDACTED:fin-card] please"}},
+                               "Ünïcode": ["n", "also [REDACTED:x-two] here"]}
+
+
+def test_joined_finding_under_a_positional_key():
+    body = json.dumps({"Straße": {"b": "4111 1111", "c": "1111 1111"}}, ensure_ascii=False).encode()
+    f = finding("json:$[#0][*]", 0, 19, view="joined")
+    assert json.loads(redact_body(body, content_type="application/json", findings=[f])) == {
+        "Straße": {"b": "[REDACTED:fin-card]", "c": "[REDACTED:fin-card]"}}
+
+
+def test_positional_steps_that_do_not_fit_return_none():
+    body = json.dumps({"a": "x", "l": ["y"], "d": {"k": "z"}}).encode()
+    ct = "application/json"
+    for where in ("json:$[#3]", "json:$.l[#0]", "json:$[#2][0]", "json:$[#0][#0]"):
+        assert redact_body(body, content_type=ct, findings=[finding(where, 0, 1)]) is None, where
+    assert json.loads(redact_body(body, content_type=ct, findings=[finding("json:$[#2][#0]", 0, 1)]))["d"] == {
+        "k": "[REDACTED:fin-card]"}
+
+
+def test_a_finding_in_an_object_key_cannot_be_redacted():
+    body = json.dumps({"4111 1111 1111 1111": "card 4111 1111 1111 1111"}).encode()
+    ct = "application/json"
+    assert redact_body(body, content_type=ct, findings=[finding("json:{keys}", 0, 19)]) is None
+    both = [finding("json:$[#0]", 5, 24), finding("json:{keys}", 0, 19)]
+    assert redact_body(body, content_type=ct, findings=both) is None
+    assert redact_body(body, content_type="application/x-ndjson", findings=[finding("json:0:{keys}", 0, 19)]) is None

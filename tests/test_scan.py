@@ -1,5 +1,6 @@
 import base64
 import json
+import secrets
 import textwrap
 
 import pytest
@@ -11,6 +12,8 @@ from addons.model import Segment
 from addons.ruleyaml import Problems
 from addons.ruleyaml import read_rule_files
 from addons.scan import mask
+from tests.integration.fakes import grouped
+from tests.integration.fakes import visa_number
 
 FP = Fingerprinter(bytes(range(32)))
 AWS = "AKIAQWERTYUIOPASDFGH"
@@ -559,3 +562,54 @@ def test_dense_non_latin_text_keeps_exact_offsets(scanner, size):
     text = pad + " aws " + needle + " " + pad
     (f,) = [f for f in scan(scanner, text).findings if f.detector_id == "secret-aws-access-key-id"]
     assert (f.view, text[f.start:f.end]) == ("normalized", needle)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    from pathlib import Path
+
+    rules = Path(__file__).resolve().parent.parent / "rules" / "detectors"
+    problems = Problems()
+    return build_scanner(read_rule_files(rules, "detectors", problems, "rules/detectors"), problems, rules_dir=rules,
+                         run_examples=False)  # fmt: skip
+
+
+def fake_ssn() -> str:
+    from addons.validators import us_ssn
+
+    while True:
+        area, group, serial = secrets.randbelow(664) + 1, secrets.randbelow(99) + 1, secrets.randbelow(9999) + 1
+        value = f"{area:03d}-{group:02d}-{serial:04d}"
+        if us_ssn(value) is None:
+            return value
+
+
+def json_findings(scanner, doc) -> tuple:
+    from addons.extract import extract_segments
+
+    ex = extract_segments(json.dumps(doc).encode(), content_type="application/json", content_encoding=None,
+                          max_bytes=1 << 20, max_decompressed=1 << 20)  # fmt: skip
+    return scanner.scan(ex.segments, fingerprinter=FP).findings
+
+
+@pytest.mark.parametrize("spacing", ["plain", "grouped"])
+def test_a_card_number_written_as_an_object_key_is_found_in_the_keys_segment(shipped, spacing):
+    card = visa_number()
+    key = card if spacing == "plain" else grouped(card)
+    cards = [f for f in json_findings(shipped, {"model": "m", key: "x"}) if f.detector_id == "fin-card-number"]
+    assert [f.where for f in cards] == ["json:{keys}"]
+
+
+def test_no_where_names_a_sensitive_key(shipped):
+    card, ssn = visa_number(), fake_ssn()
+    found = json_findings(shipped, {grouped(card): f"my ssn is {ssn}"})
+    wheres = {(f.detector_id, f.where) for f in found}
+    assert wheres >= {("pii-us-ssn", "json:$[#0]"), ("fin-card-number", "json:{keys}")}
+    assert not any(group in f.where for f in found for group in grouped(card).split())
+
+
+def test_a_value_under_a_positional_key_is_not_counted_again_in_its_joined_siblings(shipped):
+    value = grouped(visa_number())
+    found = json_findings(shipped, {grouped(visa_number()): f"card {value} here", "b": "other text here"})
+    cards = [(f.where, f.count) for f in found if f.detector_id == "fin-card-number"]
+    assert cards == [("json:$[#0]", 1), ("json:{keys}", 1)]

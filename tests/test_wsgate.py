@@ -11,7 +11,8 @@ from addons.wsgate import message_segments
 def test_json_records_text_and_signalr_frames_become_segments():
     frame = '{"type": 1, "arguments": [{"message": "hello"}, "x"]}\x1e{"type": 6}\x1e'
     segs, notes, cut = message_segments(frame, 1 << 20)
-    assert [s.text for s in segs if not s.joined] == ["hello", "x"] and notes == () and not cut
+    assert [s.text for s in segs if not s.joined] == ["hello", "x", "type\narguments\nmessage", "type"]  # keys too
+    assert notes == () and not cut
     segs, _, _ = message_segments("plain words, no JSON", 1 << 20)
     assert [s.text for s in segs] == ["plain words, no JSON"]
     segs, notes, _ = message_segments('{"broken": ', 1 << 20)
