@@ -5,7 +5,9 @@ Invariants: never raises on hostile input; decompressed output ≤ `max_decompre
 segments ≤ `max_segments`, JSON depth ≤ `max_depth`; anything cut or skipped is named in
 `truncated` / `not_inspected`. `where` strings: `json:$.a[0].b`, `json:$.a[*]` (joined siblings),
 `json:$.a[#1]` (an object's member by position: its key is not label-like, so never written), `json:{keys}`
-(the document's object keys), `form:<key>`, `multipart:<name>`, `file:<filename>`, `body`.
+(the document's object keys), `form:<key>`, `multipart:<name>`, `file:<filename>`, `body`; an office
+document's text parts (documents.py) `document#word/document.xml`, or `file:<filename>#<part>` in a
+multipart upload.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import zlib
 from dataclasses import dataclass
 from email.message import Message
 from urllib.parse import parse_qsl
+
+from addons.documents import document_text
+from addons.documents import is_document
 
 JOIN_EDGE = 256  # characters of each sibling's head and tail that take part in the joined text
 JOIN_GAP = "\x00"  # stands for the elided middle of a long sibling
@@ -37,7 +42,7 @@ class Extraction:
     segments: tuple  # tuple[Segment, ...]
     truncated: bool = False
     not_inspected: tuple[str, ...] = ()
-    kind: str = "empty"  # json | ndjson | form | multipart | text | binary | empty
+    kind: str = "empty"  # json | ndjson | form | multipart | document | text | binary | empty
 
 
 class _Notes:
@@ -241,7 +246,8 @@ def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes
     return out
 
 
-def _multipart(data: bytes, boundary: str, seg_cls, charset, notes: _Notes, max_segments: int) -> list:
+def _multipart(data: bytes, boundary: str, seg_cls, charset, notes: _Notes, max_segments: int,
+               max_chars: int, max_unzipped: int) -> list:  # fmt: skip
     out: list = []
     delim = b"--" + boundary.encode("latin-1", "replace")
     for part in data.split(delim)[1:]:
@@ -263,11 +269,30 @@ def _multipart(data: bytes, boundary: str, seg_cls, charset, notes: _Notes, max_
         if len(out) >= max_segments:
             notes.add("segment-limit", truncated=True)
             break
+        docs = _document_segments(content, label, seg_cls, notes, max_chars, max_unzipped)
+        if docs is not None:
+            out.extend(docs[:max(0, max_segments - len(out))])
+            continue
         if _is_binary(ctype, content):
             notes.add(f"binary:{filename or name}")
             continue
         out.append(seg_cls(label, to_text(content, parse_content_type(ctype)[1].get("charset") or charset, notes)))
     return out
+
+
+def _document_segments(data: bytes, label: str, seg_cls, notes: _Notes, max_chars: int,
+                       max_unzipped: int) -> list | None:  # fmt: skip
+    """An office document's text parts as segments `<label>#<part>`; None when `data` is not one."""
+    if not is_document(data):
+        return None
+    doc = document_text(data, max_bytes=max_unzipped, max_chars=max_chars)
+    if doc is None:
+        return None
+    for note in doc.notes:
+        notes.add(note)
+    if doc.truncated:
+        notes.add("document-truncated", truncated=True)
+    return [seg_cls(f"{label}#{part}", text) for part, text in doc.parts]
 
 
 def _is_binary(ctype: str, content: bytes) -> bool:
@@ -315,7 +340,7 @@ def extract_segments(
     if mime.startswith("multipart/"):
         boundary = params.get("boundary")
         if boundary:
-            segs = _multipart(data, boundary, Segment, charset, notes, max_segments)
+            segs = _multipart(data, boundary, Segment, charset, notes, max_segments, max_bytes, max_decompressed)
             return Extraction(tuple(segs), notes.truncated, tuple(notes.items), "multipart")
         notes.add("multipart-without-boundary")
     if mime == "application/x-www-form-urlencoded":
@@ -325,6 +350,9 @@ def extract_segments(
             notes.add("segment-limit", truncated=True)
         segs = [Segment(f"form:{k}", v) for k, v in pairs[:max_segments] if v]
         return Extraction(tuple(segs), notes.truncated, tuple(notes.items), "form")
+    docs = _document_segments(data, "document", Segment, notes, max_bytes, max_decompressed)
+    if docs is not None:
+        return Extraction(tuple(docs[:max_segments]), notes.truncated, tuple(notes.items), "document")
     is_json = "json" in mime and "ndjson" not in mime and "jsonl" not in mime
     if mime and not is_json and "json" not in mime and _is_binary(mime, data):
         notes.add(f"binary:{mime or 'unknown'}")

@@ -291,3 +291,47 @@ def test_redact_policy_rewrites_the_query(redact_proxy, upstream, card_detector)
                                       and e["http_request"]["url"]["path"] == "/v1/models")
     assert (flow["action_id"], flow["status_id"]) == (4, 1)
     assert_never_stored(redact_proxy, number)
+
+
+# --- office documents uploaded to an AI app -------------------------------------------------------------
+
+
+def _spreadsheet(*rows: list[str]) -> bytes:
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_openai_sdk_spreadsheet_upload_with_a_card_number_is_blocked(proxy, upstream, card_detector):
+    number = fakes.visa_number()
+    data = _spreadsheet(["Customer", "Card number"], ["Ada Lovelace", fakes.grouped(number)])
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        openai_client(proxy).files.create(file=("customers.xlsx", data), purpose="assistants")
+
+    error = info.value
+    assert card_detector in error.message
+    flow, finding = assert_finding(proxy, event_id_in_text(error.message), card_detector, number)
+    assert finding["unmapped"]["shadowgate"]["dlp"]["location"] == "file:customers.xlsx#xl/worksheets/sheet1.xml"
+    assert flow["http_request"]["url"]["path"] == "/v1/files"
+    assert upstream.requests_to("api.openai.com") == []
+    assert_never_stored(proxy, number, error.response.text)
+
+
+def test_openai_sdk_clean_spreadsheet_upload_reaches_upstream(proxy, upstream):
+    data = _spreadsheet(["Region", "Revenue"], ["EMEA", "1200"])
+    openai_client(proxy).files.create(file=("regions.xlsx", data), purpose="assistants")
+
+    [received] = upstream.requests_to("api.openai.com")
+    assert received.path == "/v1/files" and data in received.body
+    [flow] = proxy.wait_events(lambda e: e.get("class_uid") == 4002 and e["http_request"]["url"]["path"] == "/v1/files"
+                               and e["status_id"] == 1)  # fmt: skip
+    shadowgate = flow["unmapped"]["shadowgate"]
+    assert shadowgate["inspected"] is True  # read as a document, not skipped as binary
+    assert shadowgate["dlp"]["not_inspected"] == [] and shadowgate["dlp"]["scanned_bytes"] > 0
