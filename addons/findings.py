@@ -5,7 +5,7 @@ occurrence seen in several views is reported once (raw preferred); `min_count` c
 values per request; a joined-siblings hit that repeats a sibling's own value is dropped; a decoded
 view only reports values that overlap a decoded run (plain text is the raw/normalized views' job),
 and never a value that negative context rejected in a plain view of the same segment; the HMAC is
-computed once per distinct reported value.
+computed once per distinct canonical value.
 """
 
 from __future__ import annotations
@@ -359,16 +359,16 @@ def finish(hits: list[Hit], fp: Fingerprinter) -> list[Finding]:
         k2 = (h.det.idx, h.key)
         counts[k2] = counts.get(k2, 0) + 1
         per_det.setdefault(h.det.idx, set()).add(h.key)
-    prints: dict[tuple[int, str], str] = {}
+    prints: dict[str, str] = {}  # canonical value → fingerprint (detectors that share a value share it)
     out = []
     for h in kept:
         spec = h.det.spec
         if spec.min_count > 1 and len(per_det[h.det.idx]) < spec.min_count:
             continue
         k2 = (h.det.idx, h.key)
-        fpr = h.fingerprint or prints.get(k2)
+        fpr = h.fingerprint or prints.get(h.canon)
         if fpr is None:
-            fpr = prints[k2] = fp.of_canonical(h.canon)
+            fpr = prints[h.canon] = fp.of_canonical(h.canon)
         out.append(Finding(
             spec.id, spec.category, spec.severity, round(h.confidence, 3), h.where, h.start, h.end,
             counts[k2], h.view, mask(h.value, h.canon) if h.preview is None else h.preview, fpr, spec.name,

@@ -32,3 +32,34 @@ def test_aggregate_rows_cover_the_target_kinds_only():
     rows[-1]["engine_mbs"] = 0.001  # an extra-kind row must not drag the aggregate down
     table = bench.markdown({"rows": rows})
     assert "| **1MB** | all four | 4000 | | 100 | **10.0** | 0.10 | **100×** |" in table
+
+
+def test_floor_recorder_replays_the_scan_and_restores_the_scanner():
+    from pathlib import Path
+
+    from addons import benchfloor
+    from addons.detectors import build_scanner
+    from addons.fingerprint import Fingerprinter
+    from addons.model import Segment
+    from addons.ruleyaml import Problems
+    from addons.ruleyaml import read_rule_files
+    from tests.integration import fakes
+
+    rules = Path(__file__).resolve().parent.parent / "rules" / "detectors"
+    problems = Problems()
+    scanner = build_scanner(read_rule_files(rules, "detectors", problems, "rules/detectors"), problems,
+                            rules_dir=rules, run_examples=False)  # fmt: skip
+    fp = Fingerprinter(bytes(32))
+    number = fakes.visa_number()
+    segs = [Segment("body", f"please charge card {number[:4]} {number[4:8]} {number[8:12]} {number[12:]} today")]
+    before = scanner.scan(segs, fingerprinter=fp)
+    assert [f.detector_id for f in before.findings] == ["fin-card-number"]
+    during: list = []
+    buffers, calls = benchfloor._record(scanner, lambda: during.append(scanner.scan(segs, fingerprinter=fp)))
+    assert during == [before]  # recording does not change what is found
+    assert buffers and calls
+    assert all(type(rx).__name__ != "_Recorder" for rx, *_ in calls)  # the real RE2 objects, replayable
+    assert [rx.Match(*args) for rx, *args in calls]  # replays without error
+    assert scanner.scan(segs, fingerprinter=fp) == before
+    assert all(d.confirm is None or type(d.confirm.loc).__name__ != "_Recorder" for d in scanner._dets)
+    assert "run" not in vars(scanner._locator)
