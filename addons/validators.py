@@ -229,18 +229,31 @@ def btc_address(value: str) -> bool | None:
     return check == raw[21:]
 
 
+_BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_BECH32_VALUE = {c: i for i, c in enumerate(_BECH32)}
+_BECH32_GEN = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+
+
+def _bech32_xor(top: int) -> int:
+    """What the BIP-173 checksum step XORs in for the five bits shifted out (`top`)."""
+    out = 0
+    for i, gen in enumerate(_BECH32_GEN):
+        if top >> i & 1:
+            out ^= gen
+    return out
+
+
+_BECH32_STEP = tuple(_bech32_xor(top) for top in range(32))  # one lookup per character
+
+
 def _bech32_ok(text: str) -> bool:
-    charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
     hrp, _, data = text.rpartition("1")
-    if hrp != "bc" or not 6 <= len(data) <= 87 or any(c not in charset for c in data):
+    if hrp != "bc" or not 6 <= len(data) <= 87 or any(c not in _BECH32_VALUE for c in data):
         return False
-    generator = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
     chk = 1
-    for v in [ord(x) >> 5 for x in hrp] + [0] + [ord(x) & 31 for x in hrp] + [charset.index(c) for c in data]:
-        top = chk >> 25
-        chk = (chk & 0x1FFFFFF) << 5 ^ v
-        for i in range(5):
-            chk ^= generator[i] if ((top >> i) & 1) else 0
+    step = _BECH32_STEP
+    for v in [ord(x) >> 5 for x in hrp] + [0] + [ord(x) & 31 for x in hrp] + [_BECH32_VALUE[c] for c in data]:
+        chk = ((chk & 0x1FFFFFF) << 5 ^ v) ^ step[chk >> 25]
     return chk in (1, 0x2BC830A3)  # bech32, bech32m
 
 
