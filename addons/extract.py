@@ -5,9 +5,9 @@ Invariants: never raises on hostile input; decompressed output ≤ `max_decompre
 segments ≤ `max_segments`, JSON depth ≤ `max_depth`; anything cut or skipped is named in
 `truncated` / `not_inspected`. `where` strings: `json:$.a[0].b`, `json:$.a[*]` (joined siblings),
 `json:$.a[#1]` (an object's member by position: its key is not label-like, so never written), `json:{keys}`
-(the document's object keys), `form:<key>`, `multipart:<name>`, `file:<filename>`, `body`; an office
-document's text parts (documents.py) `document#word/document.xml`, or `file:<filename>#<part>` in a
-multipart upload.
+(the document's object keys), `form:<key>` / `form:[#n]` / `form:{names}` (see params.py),
+`multipart:<name>`, `file:<filename>`, `body`; an office document's text parts (documents.py)
+`document#word/document.xml`, or `file:<filename>#<part>` in a multipart upload.
 """
 
 from __future__ import annotations
@@ -18,18 +18,18 @@ import re
 import zlib
 from dataclasses import dataclass
 from email.message import Message
-from urllib.parse import parse_qsl
 
 from addons.documents import document_text
 from addons.documents import is_document
+from addons.params import is_label
+from addons.params import param_segments
+from addons.params import parse_params
 
 JOIN_EDGE = 256  # characters of each sibling's head and tail that take part in the joined text
 JOIN_GAP = "\x00"  # stands for the elided middle of a long sibling
 JOIN_SEP = "\u2063"  # between siblings; the scanner reads it both as a space and as nothing
 KEYS_WHERE = "json:{keys}"  # the segment holding a JSON document's distinct object keys, one per line
 MAX_KEY_TEXT = 64 << 10  # characters of key text scanned per JSON document
-MAX_LABEL = 40
-_LABEL = re.compile(r"[A-Za-z_$@][A-Za-z_ .\-]*[0-9]{0,2}")  # content, tool_calls, Content-Type, $ref, item1
 _TEXT_TYPES = ("text/", "application/xml", "application/javascript", "application/graphql", "application/yaml",
                "application/x-yaml", "application/sql", "application/x-sh", "application/csv")  # fmt: skip
 _BINARY_TYPES = ("image/", "audio/", "video/", "font/", "application/octet-stream", "application/zip",
@@ -162,12 +162,6 @@ def join_siblings(strings: list[str]) -> tuple[str, list[tuple[int, int, int]]]:
         pieces.append((i, pos, pos + len(text)))
         pos += len(text)
     return "".join(parts), pieces
-
-
-def is_label(name: str) -> bool:
-    """Whether a key or parameter name reads as a field label (safe to write in a `where`), rather
-    than something that may carry what we protect (a card number, a token, an email address)."""
-    return len(name) <= MAX_LABEL and _LABEL.fullmatch(name) is not None
 
 
 def label_step(key: str) -> str | None:
@@ -345,10 +339,10 @@ def extract_segments(
         notes.add("multipart-without-boundary")
     if mime == "application/x-www-form-urlencoded":
         text = to_text(data, charset, notes)
-        pairs = parse_qsl(text, keep_blank_values=False, max_num_fields=None)
-        if len(pairs) > max_segments:
+        segs = param_segments(parse_params(text), "form")
+        if len(segs) > max_segments:
             notes.add("segment-limit", truncated=True)
-        segs = [Segment(f"form:{k}", v) for k, v in pairs[:max_segments] if v]
+            segs = segs[:max_segments - 1] + segs[-1:]  # names are scanned nowhere else: keep their segment
         return Extraction(tuple(segs), notes.truncated, tuple(notes.items), "form")
     docs = _document_segments(data, "document", Segment, notes, max_bytes, max_decompressed)
     if docs is not None:

@@ -13,13 +13,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
-from urllib.parse import parse_qsl
 from urllib.parse import urlencode
 
 from addons.extract import KEYS_WHERE
 from addons.extract import join_siblings
 from addons.extract import parse_content_type
 from addons.model import Finding
+from addons.params import param_wheres
+from addons.params import parse_params
 
 _STEP = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\[#(\d+)\]|\[\*\]')
 
@@ -159,22 +160,25 @@ def _set(doc, path, value):
     return doc
 
 
-def _redact_form(text: str, findings: Sequence[Finding]) -> str | None:
-    pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=None)
-    keys = [k for k, _ in pairs]
-    spans: dict[str, list[tuple[int, int, str]]] = {}
+def redact_params(text: str, findings: Sequence[Finding], prefix: str) -> str | None:
+    """`name=value` pairs (a form body, a URL query) with each finding's span redacted in its value; None
+    when a finding cannot be located (a name, a parameter no longer there, a span out of range)."""
+    pairs = parse_params(text)
+    index = {where: n for n, where in enumerate(param_wheres(pairs, prefix))}
+    spans: dict[int, list[tuple[int, int, str]]] = {}
     for f in findings:
-        if not f.where.startswith("form:") or f.where[5:] not in keys:
+        n = index.get(f.where)
+        if n is None:
             return None
-        spans.setdefault(f.where[5:], []).append((f.start, f.end, f.detector_id))
+        spans.setdefault(n, []).append((f.start, f.end, f.detector_id))
     out = []
-    for k, v in pairs:
-        if k in spans:
-            new = redact_text(v, spans[k]) if keys.count(k) == 1 else marker(spans[k][0][2])
+    for n, (name, value) in enumerate(pairs):
+        if n in spans:
+            new = redact_text(value, spans[n])
             if new is None:
                 return None
-            v = new
-        out.append((k, v))
+            value = new
+        out.append((name, value))
     return urlencode(out)
 
 
@@ -194,7 +198,7 @@ def redact_body(body: bytes, *, content_type: str | None, findings: Sequence[Fin
     if wheres == {"json"}:
         new = _redact_json(text, findings)
     elif wheres == {"form"} and mime == "application/x-www-form-urlencoded":
-        new = _redact_form(text, findings)
+        new = redact_params(text, findings, "form")
     elif wheres == {"body"}:
         new = redact_text(text, [(f.start, f.end, f.detector_id) for f in findings])
     else:

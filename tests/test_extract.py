@@ -122,6 +122,13 @@ def test_form():
     assert r.segments == (Segment("form:q", "my card 4111"), Segment("form:x", "A"))
 
 
+def test_form_names_that_are_not_labels_are_scanned_and_never_written():
+    token = "7" + "".join(secrets.choice("abcdefghjkmnpqrstuvwxyz23456789") for _ in range(24))  # never a label
+    r = ex(f"q=hi&{token}=1&tag=a&tag=b".encode(), ctype="application/x-www-form-urlencoded")
+    assert [(s.where, s.text) for s in r.segments] == [
+        ("form:q", "hi"), ("form:[#1]", "1"), ("form:[#2]", "a"), ("form:[#3]", "b"), ("form:{names}", token)]
+
+
 def test_multipart():
     b = "XyZ"
     body = (

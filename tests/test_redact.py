@@ -61,6 +61,11 @@ def test_form_and_text():
     body = b"q=card+4111+1111+1111+1111&lang=en"
     out = redact_body(body, content_type="application/x-www-form-urlencoded", findings=[finding("form:q", 5, 24)])
     assert out == b"q=card+%5BREDACTED%3Afin-card%5D&lang=en"
+    out = redact_body(b"tag=a1&tag=b2", content_type="application/x-www-form-urlencoded",
+                      findings=[finding("form:[#1]", 0, 2)])  # a repeated name: by position
+    assert out == b"tag=a1&tag=%5BREDACTED%3Afin-card%5D"
+    assert redact_body(b"q=abc", content_type="application/x-www-form-urlencoded",
+                       findings=[finding("form:{names}", 0, 3)]) is None  # a name cannot be redacted
     out = redact_body(b"card 4111 1111 1111 1111.", content_type="text/plain", findings=[finding("body", 5, 24)])
     assert out == b"card [REDACTED:fin-card]."
 

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from addons.model import Finding
-from addons.urlquery import NAMES
+from addons.params import names_where
 from addons.urlquery import query_segments
 from addons.urlquery import redact_query
 from addons.urlquery import split_query
@@ -51,7 +51,7 @@ def test_names_that_could_be_values_are_positional_and_scanned():
     token = fake_token(random.Random(2))
     segs = query_segments(f"q=hi&{token}=1&q2=x")
     assert [(s.where, s.text) for s in segs] == [("query:q", "hi"), ("query:[#1]", "1"), ("query:q2", "x"),
-                                                 (NAMES, token)]
+                                                 (names_where("query"), token)]
     assert all(token not in s.where for s in segs)
 
 
@@ -71,6 +71,6 @@ def test_redaction_replaces_the_span_and_keeps_the_other_parameters():
 def test_redaction_by_position_and_refusal_when_unlocatable():
     assert parse_qsl(redact_query("tag=a1&tag=b2", [finding("query:[#1]", 0, 2)]) or "") == [
         ("tag", "a1"), ("tag", "[REDACTED:fin-card-number]")]
-    assert redact_query("q=abc", [finding(NAMES, 0, 3)]) is None  # a name cannot be redacted: block
+    assert redact_query("q=abc", [finding(names_where("query"), 0, 3)]) is None  # a name cannot be redacted: block
     assert redact_query("q=abc", [finding("query:gone", 0, 3)]) is None
     assert redact_query("q=abc", [finding("query:q", 2, 9)]) is None  # span out of range
