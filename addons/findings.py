@@ -3,9 +3,9 @@
 Invariants: a value leaves this module only as a masked preview and a keyed fingerprint; the same
 occurrence seen in several views is reported once (raw preferred); `min_count` counts distinct
 values per request; a joined-siblings hit that repeats a sibling's own value is dropped; a decoded
-view only reports values that overlap a decoded run (plain text is the raw/normalized views' job),
-and never a value that negative context rejected in a plain view of the same segment; the HMAC is
-computed once per distinct canonical value.
+or despaced view only reports values that overlap a run it changed (plain text is the raw and
+normalized views' job), and never a value that negative context rejected in a plain view of the same
+segment; the HMAC is computed once per distinct canonical value.
 """
 
 from __future__ import annotations
@@ -246,7 +246,7 @@ def check_candidates(cands, view: View, data: bytes, ascii_: bool, n: int, seg: 
     to_char = None if ascii_ else char_offsets(data, [o for _, s, e in cands for o in (s, e)])
     text = view.text
     vname = view.name
-    decoded = vname.startswith("decoded:")
+    decoded = vname.startswith("decoded:") or vname == "despaced"  # only what overlaps a run it changed
     runs = view.runs if decoded else ()
     plain = view.omap is None
     name = "joined" if seg.joined and vname == "raw" else vname
@@ -330,7 +330,7 @@ def finish(hits: list[Hit], fp: Fingerprinter) -> list[Finding]:
     if not hits:
         return []
     rank = _VIEW_RANK
-    hits.sort(key=lambda h: (h.seg, h.start, rank.get(h.view, 9), h.start - h.end))
+    hits.sort(key=lambda h: (h.seg, h.start, rank.get(h.view, 9), h.start - h.end, h.det.idx, h.view))  # total
     leaf: dict[tuple[int, str], list[str]] = {}
     if any(h.joined for h in hits):
         for h in hits:

@@ -403,6 +403,48 @@ def _words(toks: list[re.Match[str]]) -> list[str]:
     return [t.group().lower() for t in toks if not t.group().isdigit()]
 
 
+# Runs of single characters with whitespace between them: "4 1 1 1 …", "g h p _ …", one per line.
+SPACED_MIN = 8  # characters in a run
+_SPACED_RUN = re.compile(  # bounded by whitespace, or by punctuation that opens / closes ("(4 5 …, 6.")
+    rf"(?<![^\s(\[{{\"'])(?:\S[ \t\r\n\f\v]{{1,3}}){{{SPACED_MIN - 1},}}\S(?![^\s.,;:!?)\]}}\"'])"
+)
+_SPACED_REACH = 1024  # characters searched on each side of a trigger hit in large texts
+
+
+def despace(text: str, ends: list[int] | None = None) -> tuple[str, OffsetMap, tuple[tuple[int, int], ...]] | None:
+    """The text with the whitespace inside runs of ≥ SPACED_MIN single characters removed ("4 1 1 1 …" →
+    "4111…"), windowed in large texts, and the runs' spans; `ends` are trigger hits (None = whole text).
+    None when there is no such run."""
+    if ends is None:
+        ranges = [(0, len(text))]
+    else:
+        ranges = merge_spans([(max(0, e - _SPACED_REACH), min(len(text), e + _SPACED_REACH)) for e in ends])
+    runs: list[tuple[int, int]] = []
+    for ws, we in ranges:
+        for run in _SPACED_RUN.finditer(text, ws, we):
+            if not runs or run.start() >= runs[-1][1]:
+                runs.append(run.span())
+    if not runs:
+        return None
+    b = ViewBuilder(text)
+    i = 0
+    for ws, we in windows_around(runs, len(text)):
+        if b._vpos:
+            b._piece(GAP, ws, ws, False)
+        pos = ws
+        while i < len(runs) and runs[i][1] <= we:
+            s, e = runs[i]
+            b.copy(pos, s)
+            for k in range(s, e):
+                if not text[k].isspace():
+                    b.copy(k, k + 1)
+            pos = e
+            i += 1
+        b.copy(pos, we)
+    view, omap = b.build()
+    return view, omap, tuple(runs)
+
+
 def build_views(text: str) -> list[View]:
     """raw, then normalized (if different), then spelled-digits (from the normalized text if any)."""
     views = [View("raw", text)]

@@ -350,7 +350,7 @@ ID_RE = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
 # (a character-class body such as `A-Z2-7` or `a-f0-9`), so rule files never hold a real-looking
 # secret that would trip a secret scanner. Seeded: the same file always expands the same way.
 
-_GEN_RE = re.compile(r"\$\{gen:([^:}]+):(\d{1,4})\}")
+_GEN_RE = re.compile(r"\$\{gen:([^:}]+):(\d{1,4})(?::([^}]{1,4}))?\}")
 
 
 def _expand_class(spec: str) -> str:
@@ -367,13 +367,14 @@ def _expand_class(spec: str) -> str:
 
 
 def expand_fakes(text: str, seed: str) -> str:
-    """Replace every `${gen:CHARS:N}` in `text` with seeded random characters."""
+    """Replace every `${gen:CHARS:N}` in `text` with seeded random characters (`${gen:CHARS:N:SEP}`: with
+    SEP between them, e.g. a space for a spaced-out evasion)."""
     if "${gen:" not in text:
         return text
     rng = random.Random(seed)
 
     def one(m: re.Match[str]) -> str:
         alphabet = _expand_class(m.group(1))
-        return "".join(rng.choice(alphabet) for _ in range(int(m.group(2))))
+        return (m.group(3) or "").join(rng.choice(alphabet) for _ in range(int(m.group(2))))
 
     return _GEN_RE.sub(one, text)

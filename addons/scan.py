@@ -60,6 +60,7 @@ from addons.model import Segment
 from addons.normalize import View
 from addons.normalize import ViewBuilder
 from addons.normalize import char_offsets
+from addons.normalize import despace
 from addons.normalize import fold
 from addons.normalize import spell_digits
 from addons.scancache import SegmentCache
@@ -86,6 +87,9 @@ TRIGGERS["digit-words"] = (
     rb"(?i)\b(?:" + _W + rb"|[0-9])[\s,.\-/]{1,3}" + _W + rb"\b|\b" + _W + rb"[\s,.\-/]{1,3}[0-9]\b"
 )
 _TRIGGER_FLAGS["digit-words"] = 0
+# eight single characters with whitespace between them (normalize.despace finds the whole run)
+TRIGGERS["spaced"] = rb"(?:[\x21-\x7e][ \t\r\n\f\v]{1,3}){7}[\x21-\x7e]"
+_TRIGGER_FLAGS["spaced"] = 0
 # triggers without a flag above are SINGLEMATCH (once per scanned buffer); every match holds this byte
 _SINGLE_MARK = {"percent": b"%", "unicode-escape": b"\\", "html": b"&"}
 FREQUENT = 8  # keyword hits in the 64 KB sample from which a keyword is "frequent" (see _plan)
@@ -595,7 +599,7 @@ class Scanner:
         return View("spelled-digits", *spelled) if spelled is not None else None
 
     def _extra_views(self, vh: _ViewHits, seg: Segment) -> list[View]:
-        """Views built from what the raw pass found: joined-tight, normalized, spelled-digits, decoded."""
+        """Views built from what the raw pass found: joined-tight, normalized, despaced, spelled-digits, decoded."""
         text = vh.view.text
         out: list[View] = []
         if seg.joined and JOIN_SEP in seg.text and len(seg.text) == len(text):
@@ -614,6 +618,12 @@ class Scanner:
             folded = fold(text, None, spots, vh.data)
             if folded is not None:
                 out.append(View("normalized", *folded))
+        spaced = vh.triggers.get("spaced")
+        if spaced and vh.view.name == "raw":
+            ends = spaced if vh.ascii else list(char_offsets(vh.data, spaced).values())
+            despaced = despace(text, ends)
+            if despaced is not None:
+                out.append(View("despaced", *despaced))
         # digit words the raw pass found; a normalized view's own pass finds those its folding reveals (_run)
         spelled = self._spelled_view(vh)
         if spelled is not None:

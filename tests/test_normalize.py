@@ -1,6 +1,7 @@
 import pytest
 
 from addons.normalize import build_views
+from addons.normalize import despace
 from addons.normalize import fold
 from addons.normalize import spell_digits
 
@@ -100,3 +101,38 @@ def test_dense_text_folds_whole_with_exact_offsets():
 
 def test_text_whose_non_ascii_characters_stay_has_no_normalized_view():
     assert fold("数据保护 ß שלום " * 500) is None
+
+
+@pytest.mark.parametrize(("text", "view", "runs"), [
+    ("pin: 1 2 3 4 5 6 7 8 ok", "pin: 12345678 ok", ((5, 20),)),
+    ("t\na\nb\nc\nd\ne\nf\ng\nh end", "tabcdefgh end", ((0, 17),)),  # one character per line
+    ("x  y  z  a  b  c  d  e", "xyzabcde", ((0, 22),)),
+    ("a b c d e f g hh and i j k l m n o p", "a b c d e f g hh and ijklmnop", ((21, 36),)),
+])
+def test_despace_joins_runs_of_single_characters(text, view, runs):
+    out = despace(text)
+    assert out is not None
+    got, omap, got_runs = out
+    assert (got, got_runs) == (view, runs)
+    [(s, e)] = runs
+    joined = "".join(text[s:e].split())
+    k = got.index(joined)
+    assert omap.span(k, k + len(joined)) == (s, e)  # the joined run maps back to the spaced one
+
+
+@pytest.mark.parametrize("text", ["a b c d e f g", "I am a b c", "ab cd ef gh ij kl mn op", "4111 1111 1111 1111",
+                                  "x=1 y=2 z=3"])
+def test_despace_leaves_ordinary_text_alone(text):
+    assert despace(text) is None
+
+
+def test_despace_in_a_large_text_works_in_windows_around_the_hits():
+    run = " ".join("98765432")
+    text = "word " * 50_000 + run + " word" * 50_000
+    at = text.index(run)
+    got, omap, runs = despace(text, [at + len(run)])
+    assert runs == ((at, at + len(run)),)
+    assert len(got) < 10_000 and "98765432" in got
+    k = got.index("98765432")
+    assert omap.span(k, k + 8) == (at, at + len(run))
+    assert despace(text, [10]) is None  # a hit far from any run finds nothing

@@ -127,6 +127,8 @@ def test_finding_fields(scanner):
         ("k=" + "".join(f"%{b:02x}" for b in AWS.encode()), "decoded:percent"),
         ("k=" + "".join(f"\\u{ord(c):04x}" for c in AWS), "decoded:unicode-escape"),
         ("k=" + "".join(f"&#{ord(c)};" for c in AWS), "decoded:html"),
+        ("key: " + " ".join(AWS), "despaced"),
+        ("key:\n" + "\n".join(AWS), "despaced"),
     ],
 )
 def test_evasions_are_caught_and_mapped_to_the_original(scanner, text, view):
@@ -149,6 +151,8 @@ def test_evasions_are_caught_and_mapped_to_the_original(scanner, text, view):
         "four one one one, one one one one, one one one one, one one one one",
         "four triple one, double one one one, one one one one, one one one one",
         "four oh one one one one one one one one one one one one one one",
+        "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1",
+        "4 1 1 1  1 1 1 1  1 1 1 1  1 1 1 1",
     ],
 )
 def test_card_numbers_in_any_script_or_spelling(scanner, text):
@@ -159,6 +163,7 @@ def test_card_numbers_in_any_script_or_spelling(scanner, text):
 def test_plain_text_with_evasion_characters_is_not_a_finding(scanner):
     text = "Ｈｅｌｌｏ\u200b wörld – Привет мир, ٤٥ apples, one or two, &amp; %20 \\u0041 \U000e0041"
     assert scan(scanner, text).findings == ()
+    assert scan(scanner, "x = a + b - c / d * e ; s e e  y o u  s o o n ; 1 2 3 4 5 6 7 8 9").findings == ()
 
 
 def test_allowlists_negative_entropy(scanner):
@@ -340,6 +345,7 @@ def test_concurrent_scans_from_threads(scanner):
         (base64.b64encode(b"4111 1111 1111 1111").decode(), "decoded:base64", "fin-card-visa"),
         ("4111\n1111\n1111\n1111", "normalized", "fin-card-visa"),
         ("٤١١١ ١١١١ ١١١١ ١١١١", "normalized", "fin-card-visa"),
+        (" ".join("4111111111111111"), "despaced", "fin-card-visa"),
     ],
 )
 @pytest.mark.parametrize("filler", ["ascii", "non-ascii"])

@@ -52,7 +52,7 @@ def redact_proxy(module_launch, card_detector):
 def forms(number: str) -> list[str]:
     """Every way the raw value could leak into a log or a response."""
     return [number, fakes.grouped(number), fakes.grouped(number, sep="-"), fakes.spelled(number),
-            fakes.zero_width(number)]
+            fakes.zero_width(number), " ".join(number)]
 
 
 def assert_never_stored(proxy, number: str, *texts: str) -> None:
@@ -95,11 +95,11 @@ def assert_finding(proxy, event_id: str, detector: str, secret: str) -> tuple[di
 # --- 7. payment cards ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("shape", ["grouped", "spelled", "zero-width"])
+@pytest.mark.parametrize("shape", ["grouped", "spelled", "zero-width", "spaced"])
 def test_openai_sdk_card_number_is_blocked(proxy, upstream, card_detector, shape):
     number = fakes.visa_number()
     written = {"grouped": fakes.grouped(number), "spelled": fakes.spelled(number),
-               "zero-width": fakes.zero_width(number)}[shape]
+               "zero-width": fakes.zero_width(number), "spaced": " ".join(number)}[shape]
     prompt = f"Please book the flight and charge my Visa credit card {written}, expiry 09/29."
     with pytest.raises(openai.PermissionDeniedError) as info:
         openai_client(proxy).chat.completions.create(model="gpt-4o-mini",
