@@ -159,9 +159,33 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 print(json.dumps({"line": number, "findings": out}), flush=False)
         return 0
     data = sys.stdin.buffer.read() if args.file in (None, "-") else Path(args.file).read_bytes()
-    findings = findings_for(data.decode("utf-8", errors="replace"))
+    segments = _file_segments(data)
+    if segments is None:
+        findings = findings_for(data.decode("utf-8", errors="replace"))
+    else:
+        findings = [f.to_log() for f in ruleset.scanner.scan(segments, fingerprinter=fp).findings]
     print(json.dumps({"findings": findings}, indent=2))
     return 1 if findings and args.exit_code else 0
+
+
+def _file_segments(data: bytes) -> list | None:
+    """An office document's or a PDF's text segments (`where` names the part or page); None for text."""
+    import asyncio
+
+    from addons.documents import is_document
+    from addons.extract import extract_segments
+    from addons.pdftext import is_pdf
+    from addons.pdftext import read_pdfs
+
+    if not (is_document(data) or is_pdf(data)):
+        return None
+    extraction = extract_segments(data, content_type=None, content_encoding=None, max_bytes=64 << 20,
+                                  max_decompressed=256 << 20)  # fmt: skip
+    pages = asyncio.run(read_pdfs(extraction.pdfs, max_chars=64 << 20)) if extraction.pdfs else None
+    for note in (*extraction.not_inspected, *(pages.notes if pages else ())):
+        if not (pages and note in pages.settled):
+            print(f"shadowgate: not inspected: {note}", file=sys.stderr)
+    return [*extraction.segments, *(pages.segments if pages else ())]
 
 
 def cmd_fingerprint(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ from mitmproxy.utils import human
 from addons.classify import declared_length
 from addons.classify import expects_body
 from addons.classify import lower_headers
+from addons.extract import Extraction
 from addons.extract import extract_segments
 from addons.fingerprint import DEFAULT_KEY_FILE
 from addons.fingerprint import Fingerprinter
@@ -35,6 +36,9 @@ from addons.model import Decision
 from addons.model import Mode
 from addons.model import ScanReport
 from addons.model import Segment
+from addons.pdftext import PDF_MAGIC
+from addons.pdftext import PdfPages
+from addons.pdftext import read_pdfs
 from addons.redact import redact_body
 from addons.respond import build_block
 from addons.respond import build_redirect
@@ -49,6 +53,7 @@ from addons.urlquery import split_query
 log = logging.getLogger(__name__)
 
 MCP_BODY_LIMIT = 1 << 20
+NO_PAGES = PdfPages()
 
 
 type McpBlocker = Callable[[http.HTTPFlow, FlowState, Decision], bool]
@@ -73,24 +78,41 @@ class ScanJob:
     def size(self) -> int:
         return len(self.body)
 
-    def __call__(self) -> ScanReport:
-        extraction = extract_segments(
+    @property
+    def may_hold_pdf(self) -> bool:
+        """Whether the body may be or carry a PDF (then `with_pdfs` reads it; a plain call notes it unread)."""
+        return PDF_MAGIC in self.body
+
+    def extract(self) -> Extraction:
+        return extract_segments(
             self.body,
             content_type=self.content_type,
             content_encoding=self.content_encoding,
             max_bytes=self.max_scan,
             max_decompressed=self.max_decompressed,
         )
-        segments = (*self.query, *extraction.segments)
+
+    def scan(self, extraction: Extraction, pdfs: PdfPages = NO_PAGES) -> ScanReport:
+        segments = (*self.query, *extraction.segments, *pdfs.segments)
         report = self.ruleset.scanner.scan(segments, fingerprinter=self.fingerprinter,
                                            max_bytes=self.max_scan, reuse=self.reuse)  # fmt: skip
-        notes = (*self.not_inspected, *extraction.not_inspected, *report.not_inspected)
+        unread = (n for n in extraction.not_inspected if n not in pdfs.settled)
+        notes = (*self.not_inspected, *unread, *pdfs.notes, *report.not_inspected)
         return ScanReport(
             findings=report.findings,
             scanned_bytes=report.scanned_bytes,
-            truncated=report.truncated or extraction.truncated,
+            truncated=report.truncated or extraction.truncated or pdfs.truncated,
             not_inspected=tuple(dict.fromkeys(notes)),
         )
+
+    def __call__(self) -> ScanReport:
+        return self.scan(self.extract())
+
+    async def with_pdfs(self) -> ScanReport:
+        """Extract, read the PDFs in child processes (pdftext.py; the event loop stays free), then scan."""
+        extraction = self.extract()
+        pages = await read_pdfs(extraction.pdfs, max_chars=self.max_scan) if extraction.pdfs else NO_PAGES
+        return self.scan(extraction, pages)
 
 
 class Enforcer:
@@ -195,8 +217,9 @@ class Enforcer:
             self._fail(flow, state, "internal-error")
 
     def request(self, flow: http.HTTPFlow) -> Awaitable[None] | None:
-        """Inspect, decide, act. With sg_scan_thread_min set, a body that large or larger is scanned in a
-        worker thread (the returned awaitable, which mitmproxy awaits) while other flows move on."""
+        """Inspect, decide, act. A body that may hold a PDF is read in a child process, and with
+        sg_scan_thread_min set a body that large or larger is scanned in a worker thread: both through
+        the returned awaitable, which mitmproxy awaits while other flows move on."""
         state = get_state(flow)
         if flow.response or flow.error or not flow.live or state is None or state.decision is not None:
             return None
@@ -205,6 +228,8 @@ class Enforcer:
             if ruleset is None:
                 return None
             job = self._scan_job(flow, state, ruleset)
+            if job is not None and job.may_hold_pdf:
+                return self._conclude_after(job.with_pdfs(), flow, state, ruleset)
             if job is not None and self.thread_min is not None and job.size >= self.thread_min:
                 return self._conclude_after(asyncio.to_thread(job), flow, state, ruleset)
             if job is not None:

@@ -7,7 +7,8 @@ segments ≤ `max_segments`, JSON depth ≤ `max_depth`; anything cut or skipped
 `json:$.a[#1]` (an object's member by position: its key is not label-like, so never written), `json:{keys}`
 (the document's object keys), `form:<key>` / `form:[#n]` / `form:{names}` (see params.py),
 `multipart:<name>`, `file:<filename>`, `body`; an office document's text parts (documents.py)
-`document#word/document.xml`, or `file:<filename>#<part>` in a multipart upload.
+`document#word/document.xml`, or `file:<filename>#<part>` in a multipart upload; a PDF's pages
+(pdftext.py, read by the caller) `document#page1` / `file:<filename>#page1`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from addons.documents import is_document
 from addons.params import is_label
 from addons.params import param_segments
 from addons.params import parse_params
+from addons.pdftext import is_pdf
 
 JOIN_EDGE = 256  # characters of each sibling's head and tail that take part in the joined text
 JOIN_GAP = "\x00"  # stands for the elided middle of a long sibling
@@ -42,7 +44,10 @@ class Extraction:
     segments: tuple  # tuple[Segment, ...]
     truncated: bool = False
     not_inspected: tuple[str, ...] = ()
-    kind: str = "empty"  # json | ndjson | form | multipart | document | text | binary | empty
+    kind: str = "empty"  # json | ndjson | form | multipart | document | pdf | text | binary | empty
+    # PDFs found but not read here (pdftext.py reads them in a child process): (label, note, bytes); each
+    # is in `not_inspected` under its note until a reader replaces the note with the PDF's pages
+    pdfs: tuple[tuple[str, str, bytes], ...] = ()
 
 
 class _Notes:
@@ -241,7 +246,7 @@ def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes
 
 
 def _multipart(data: bytes, boundary: str, seg_cls, charset, notes: _Notes, max_segments: int,
-               max_chars: int, max_unzipped: int) -> list:  # fmt: skip
+               max_chars: int, max_unzipped: int, pdfs: list) -> list:  # fmt: skip
     out: list = []
     delim = b"--" + boundary.encode("latin-1", "replace")
     for part in data.split(delim)[1:]:
@@ -266,6 +271,10 @@ def _multipart(data: bytes, boundary: str, seg_cls, charset, notes: _Notes, max_
         docs = _document_segments(content, label, seg_cls, notes, max_chars, max_unzipped)
         if docs is not None:
             out.extend(docs[:max(0, max_segments - len(out))])
+            continue
+        if is_pdf(content):
+            notes.add(f"binary:{filename or name}")
+            pdfs.append((label, f"binary:{filename or name}", content))
             continue
         if _is_binary(ctype, content):
             notes.add(f"binary:{filename or name}")
@@ -334,8 +343,9 @@ def extract_segments(
     if mime.startswith("multipart/"):
         boundary = params.get("boundary")
         if boundary:
-            segs = _multipart(data, boundary, Segment, charset, notes, max_segments, max_bytes, max_decompressed)
-            return Extraction(tuple(segs), notes.truncated, tuple(notes.items), "multipart")
+            pdfs: list = []
+            segs = _multipart(data, boundary, Segment, charset, notes, max_segments, max_bytes, max_decompressed, pdfs)
+            return Extraction(tuple(segs), notes.truncated, tuple(notes.items), "multipart", tuple(pdfs))
         notes.add("multipart-without-boundary")
     if mime == "application/x-www-form-urlencoded":
         text = to_text(data, charset, notes)
@@ -347,6 +357,10 @@ def extract_segments(
     docs = _document_segments(data, "document", Segment, notes, max_bytes, max_decompressed)
     if docs is not None:
         return Extraction(tuple(docs[:max_segments]), notes.truncated, tuple(notes.items), "document")
+    if is_pdf(data):
+        note = "binary:application/pdf"
+        notes.add(note)
+        return Extraction((), notes.truncated, tuple(notes.items), "pdf", (("document", note, data),))
     is_json = "json" in mime and "ndjson" not in mime and "jsonl" not in mime
     if mime and not is_json and "json" not in mime and _is_binary(mime, data):
         notes.add(f"binary:{mime or 'unknown'}")

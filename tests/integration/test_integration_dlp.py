@@ -335,3 +335,51 @@ def test_openai_sdk_clean_spreadsheet_upload_reaches_upstream(proxy, upstream):
     shadowgate = flow["unmapped"]["shadowgate"]
     assert shadowgate["inspected"] is True  # read as a document, not skipped as binary
     assert shadowgate["dlp"]["not_inspected"] == [] and shadowgate["dlp"]["scanned_bytes"] > 0
+
+
+def _pdf(*pages: str) -> bytes:
+    import fpdf
+
+    doc = fpdf.FPDF()
+    doc.set_font("helvetica", size=12)
+    for text in pages:
+        doc.add_page()
+        doc.multi_cell(w=0, text=text)
+    return bytes(doc.output())
+
+
+def test_openai_sdk_pdf_upload_with_a_card_number_is_blocked(proxy, upstream, card_detector):
+    number = fakes.visa_number()
+    data = _pdf("Refund request", f"Please refund the customer's card {fakes.grouped(number)} today.")
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        openai_client(proxy).files.create(file=("refund.pdf", data, "application/pdf"), purpose="user_data")
+
+    error = info.value
+    assert card_detector in error.message
+    flow, finding = assert_finding(proxy, event_id_in_text(error.message), card_detector, number)
+    assert finding["unmapped"]["shadowgate"]["dlp"]["location"] == "file:refund.pdf#page2"
+    assert upstream.requests_to("api.openai.com") == []
+    assert_never_stored(proxy, number, error.response.text)
+
+
+def test_openai_sdk_clean_pdf_is_read_and_forwarded_and_a_broken_one_is_noted(proxy, upstream):
+    earlier = {e["metadata"]["uid"] for e in proxy.events()}
+    client = openai_client(proxy)
+    client.files.create(file=("plan.pdf", _pdf("Launch plan for the spring"), "application/pdf"), purpose="user_data")
+    client.files.create(file=("broken.pdf", b"%PDF-1.7\n" + b"\x00junk" * 200, "application/pdf"),
+                        purpose="user_data")  # fmt: skip
+
+    assert [r.path for r in upstream.requests_to("api.openai.com")] == ["/v1/files", "/v1/files"]
+    flows = proxy.wait_events(lambda e: e.get("class_uid") == 4002 and e["metadata"]["uid"] not in earlier,
+                              count=2)  # fmt: skip
+    assert len(flows) == 2
+    by_name = {}
+    for flow in flows:
+        dlp = flow["unmapped"]["shadowgate"]["dlp"]
+        by_name["broken" if any("broken.pdf" in n for n in dlp["not_inspected"]) else "plan"] = (flow, dlp)
+    plan_flow, plan = by_name["plan"]
+    assert plan_flow["unmapped"]["shadowgate"]["inspected"] is True and plan["not_inspected"] == []
+    broken_flow, broken = by_name["broken"]
+    assert broken_flow["unmapped"]["shadowgate"]["inspected"] is False
+    assert broken["not_inspected"][0] == "binary:broken.pdf"
+    assert broken["not_inspected"][1].startswith("pdf-unreadable:")
