@@ -228,6 +228,21 @@ def _continues_digit_run(text: str, value: str, s: int, e: int) -> bool:
     return False
 
 
+_DECIMAL = re.compile(r"[+-]?[0-9]+\.[0-9]+")
+
+
+def _in_decimal(text: str, value: str, s: int, e: int) -> bool:
+    """Whether a numeric value is (part of) a decimal number (`0.39997558519241921`, `1.38435736E+12`,
+    `+35236450.6`): the digits around a decimal point are no card, id or phone number."""
+    if "." in value:
+        return _DECIMAL.fullmatch(value) is not None
+    if sum(c in _DIGITS for c in value) * 5 < len(value) * 4:
+        return False
+    if s >= 2 and text[s - 1] == "." and text[s - 2] in _DIGITS and value[:1] in _DIGITS:
+        return True
+    return e + 1 < len(text) and text[e] == "." and text[e + 1] in _DIGITS and value[-1:] in _DIGITS
+
+
 class CheckState:
     """What the checks of one scan share: the fingerprinter, and values negative context rejected in
     plain views."""
@@ -265,7 +280,7 @@ def check_candidates(cands, view: View, data: bytes, ascii_: bool, n: int, seg: 
                 continue  # plain text copied into the decoded view: the plain views judge it
         value = text[s:e]
         spec = d.spec
-        if d.digit_run and _continues_digit_run(text, value, s, e):
+        if d.digit_run and _continues_digit_run(text, value, s, e) or _in_decimal(text, value, s, e):
             continue
         conf = spec.confidence
         if d.validator is not None:

@@ -63,3 +63,22 @@ def test_floor_recorder_replays_the_scan_and_restores_the_scanner():
     assert scanner.scan(segs, fingerprinter=fp) == before
     assert all(d.confirm is None or type(d.confirm.loc).__name__ != "_Recorder" for d in scanner._dets)
     assert "run" not in vars(scanner._locator)
+
+
+def test_survey_counts_findings_per_detector_and_prints_no_value(tmp_path, capsys):
+    from pathlib import Path
+
+    from addons import benchsurvey
+    from tests.integration import fakes
+
+    number = fakes.visa_number()
+    (tmp_path / "notes.md").write_text(f"Customer card {fakes.grouped(number)} on file.\n")
+    (tmp_path / "clean.py").write_text("def add(a, b):\n    return a + b\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "fixture.txt").write_text(f"card {fakes.grouped(number)}\n")  # test dirs are skipped
+    rules = Path(__file__).resolve().parent.parent / "rules" / "detectors"
+    files, size, counts = benchsurvey.survey([tmp_path], rules)
+    assert (files, dict(counts)) == (2, {"fin-card-number": 1})
+    assert benchsurvey.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "| fin-card-number | 1 |" in out and number not in out and fakes.grouped(number) not in out
