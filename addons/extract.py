@@ -245,16 +245,35 @@ def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes
     return out
 
 
-def _multipart(data: bytes, boundary: str, seg_cls, charset, notes: _Notes, max_segments: int,
-               max_chars: int, max_unzipped: int, pdfs: list) -> list:  # fmt: skip
-    out: list = []
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One part of a multipart body: its `label` (`file:<filename>` or `multipart:<name>`), its
+    declared type, and where its content lies in the body (`start`, `end`)."""
+
+    label: str
+    short: str  # filename or field name, for notes
+    ctype: str
+    content: bytes
+    start: int
+    end: int
+
+
+def multipart_parts(data: bytes, boundary: str) -> list[Part]:
+    """The parts between `--boundary` delimiters, up to the closing one."""
     delim = b"--" + boundary.encode("latin-1", "replace")
-    for part in data.split(delim)[1:]:
+    out: list[Part] = []
+    pos = data.find(delim)
+    while pos >= 0:
+        begin = pos + len(delim)
+        pos = data.find(delim, begin)
+        part = data[begin:pos if pos >= 0 else len(data)]
         if part.startswith(b"--"):
             break
-        head, sep, content = part.partition(b"\r\n\r\n")
-        if not sep:
-            head, sep, content = part.partition(b"\n\n")
+        cut, size = part.find(b"\r\n\r\n"), 4
+        if cut < 0:
+            cut, size = part.find(b"\n\n"), 2
+        head, body_at = (part, len(part)) if cut < 0 else (part[:cut], cut + size)
+        content = part[body_at:]
         content = content[:-2] if content.endswith(b"\r\n") else content.removesuffix(b"\n")
         msg = Message()
         for line in head.decode("latin-1").splitlines():
@@ -263,23 +282,36 @@ def _multipart(data: bytes, boundary: str, seg_cls, charset, notes: _Notes, max_
                 msg[k.strip()] = v.strip()
         name = msg.get_param("name", header="content-disposition") or "part"
         filename = msg.get_param("filename", header="content-disposition")
-        ctype = (msg.get("content-type") or "").lower()
         label = f"file:{filename}" if filename else f"multipart:{name}"
+        out.append(Part(label, str(filename or name), (msg.get("content-type") or "").lower(), content,
+                        begin + body_at, begin + body_at + len(content)))  # fmt: skip
+    return out
+
+
+def part_charset(part: Part, default: str | None) -> str | None:
+    return parse_content_type(part.ctype)[1].get("charset") or default
+
+
+def _multipart(data: bytes, boundary: str, seg_cls, charset, notes: _Notes, max_segments: int,
+               max_chars: int, max_unzipped: int, pdfs: list) -> list:  # fmt: skip
+    out: list = []
+    for part in multipart_parts(data, boundary):
         if len(out) >= max_segments:
             notes.add("segment-limit", truncated=True)
             break
-        docs = _document_segments(content, label, seg_cls, notes, max_chars, max_unzipped)
+        content = part.content
+        docs = _document_segments(content, part.label, seg_cls, notes, max_chars, max_unzipped)
         if docs is not None:
             out.extend(docs[:max(0, max_segments - len(out))])
             continue
         if is_pdf(content):
-            notes.add(f"binary:{filename or name}")
-            pdfs.append((label, f"binary:{filename or name}", content))
+            notes.add(f"binary:{part.short}")
+            pdfs.append((part.label, f"binary:{part.short}", content))
             continue
-        if _is_binary(ctype, content):
-            notes.add(f"binary:{filename or name}")
+        if _is_binary(part.ctype, content):
+            notes.add(f"binary:{part.short}")
             continue
-        out.append(seg_cls(label, to_text(content, parse_content_type(ctype)[1].get("charset") or charset, notes)))
+        out.append(seg_cls(part.label, to_text(content, part_charset(part, charset), notes)))
     return out
 
 

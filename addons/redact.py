@@ -1,7 +1,8 @@
 """redact.py: rewrite a request body with each finding replaced by `[REDACTED:<detector-id>]`.
 
-Invariants: the result is valid JSON / form / text of the same kind, or None when a finding cannot
-be located with certainty (the caller then blocks instead of forwarding the value), such as a finding
+Invariants: the result is valid JSON / form / multipart / text of the same kind (a multipart body
+keeps every other part and delimiter byte for byte), or None when a finding cannot be located with
+certainty (the caller then blocks instead of forwarding the value), such as a finding
 in an object key (`json:{keys}`). Findings in a joined view replace every leaf they touch; findings in
 decoded views replace the whole encoded run (their span already covers it).
 """
@@ -17,7 +18,9 @@ from urllib.parse import urlencode
 
 from addons.extract import KEYS_WHERE
 from addons.extract import join_siblings
+from addons.extract import multipart_parts
 from addons.extract import parse_content_type
+from addons.extract import part_charset
 from addons.model import Finding
 from addons.params import param_wheres
 from addons.params import parse_params
@@ -182,11 +185,44 @@ def redact_params(text: str, findings: Sequence[Finding], prefix: str) -> str | 
     return urlencode(out)
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
+def _redact_multipart(body: bytes, boundary: str, charset: str | None, findings: Sequence[Finding]) -> bytes | None:
+    """Text parts rewritten in place (other parts and the delimiters byte for byte as sent); None when a
+    finding is in a document or a PDF page (`#` in its `where`), in a part whose name is not unique, or
+    in text that does not decode cleanly (re-encoding it would change more than the finding)."""
+    parts = multipart_parts(body, boundary)
+    labels = [p.label for p in parts]
+    spans: dict[int, list[tuple[int, int, str]]] = {}
+    for f in findings:
+        if labels.count(f.where) != 1:
+            return None
+        spans.setdefault(labels.index(f.where), []).append((f.start, f.end, f.detector_id))
+    out = body
+    for i in sorted(spans, reverse=True):  # from the end: earlier offsets stay valid
+        part = parts[i]
+        encoding = part_charset(part, charset) or "utf-8"
+        content = part.content
+        bom = _BOM if encoding.lower().replace("_", "-") in ("utf-8", "utf8") and content.startswith(_BOM) else b""
+        try:
+            new = redact_text(content[len(bom):].decode(encoding), spans[i])
+            if new is None:
+                return None
+            data = bom + new.encode(encoding)
+        except (UnicodeError, LookupError):
+            return None
+        out = out[:part.start] + data + out[part.end:]
+    return out
+
+
 def redact_body(body: bytes, *, content_type: str | None, findings: Sequence[Finding]) -> bytes | None:
     """The body (already content-decoded) with every finding redacted, or None when that is not safe."""
     if not findings:
         return body
     mime, params = parse_content_type(content_type)
+    if mime.startswith("multipart/") and params.get("boundary"):
+        return _redact_multipart(body, params["boundary"], params.get("charset"), findings)
     charset = params.get("charset") or "utf-8"
     try:
         text = body.decode(charset)

@@ -155,3 +155,37 @@ def test_a_finding_in_an_object_key_cannot_be_redacted():
     both = [finding("json:$[#0]", 5, 24), finding("json:{keys}", 0, 19)]
     assert redact_body(body, content_type=ct, findings=both) is None
     assert redact_body(body, content_type="application/x-ndjson", findings=[finding("json:0:{keys}", 0, 19)]) is None
+
+
+def _multipart_body(boundary: str, image: bytes) -> bytes:
+    return (f"--{boundary}\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\ncard 4111 now\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"img\"; filename=\"a.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + image + (
+            f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"notes.txt\"\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\nnotes: 4111 and café\r\n--{boundary}--\r\n").encode()
+
+
+def test_multipart_text_parts_are_redacted_in_place():
+    from addons.extract import extract_segments
+
+    image = bytes(range(256)) * 4  # not text: must come through byte for byte
+    body = _multipart_body("XyZ", image)
+    ctype = "multipart/form-data; boundary=XyZ"
+    segs = {s.where: s.text for s in extract_segments(body, content_type=ctype, content_encoding=None,
+                                                      max_bytes=1 << 20, max_decompressed=1 << 20).segments}
+    assert segs == {"multipart:prompt": "card 4111 now", "file:notes.txt": "notes: 4111 and café"}
+    out = redact_body(body, content_type=ctype, findings=[finding("multipart:prompt", 5, 9),
+                                                           finding("file:notes.txt", 7, 11)])  # fmt: skip
+    assert out == body.replace(b"card 4111 now", b"card [REDACTED:fin-card] now").replace(
+        b"notes: 4111 and", b"notes: [REDACTED:fin-card] and")
+    assert image in out
+
+
+def test_multipart_refuses_what_it_cannot_place():
+    ctype = "multipart/form-data; boundary=XyZ"
+    body = _multipart_body("XyZ", b"\x89PNG")
+    assert redact_body(body, content_type=ctype, findings=[finding("file:report.docx#word/document.xml", 0, 4)]) is None
+    assert redact_body(body, content_type=ctype, findings=[finding("file:a.pdf#page1", 0, 4)]) is None
+    assert redact_body(body, content_type=ctype, findings=[finding("multipart:gone", 0, 4)]) is None
+    twice = body.replace(b'name="file"; filename="notes.txt"', b'name="prompt"')
+    assert redact_body(twice, content_type=ctype, findings=[finding("multipart:prompt", 0, 4)]) is None

@@ -383,3 +383,31 @@ def test_openai_sdk_clean_pdf_is_read_and_forwarded_and_a_broken_one_is_noted(pr
     assert broken_flow["unmapped"]["shadowgate"]["inspected"] is False
     assert broken["not_inspected"][0] == "binary:broken.pdf"
     assert broken["not_inspected"][1].startswith("pdf-unreadable:")
+
+
+def test_redact_policy_rewrites_a_text_file_upload_in_place(redact_proxy, upstream, card_detector):
+    number = fakes.visa_number()
+    text = f"Customer called about card {fakes.grouped(number)} twice.\n".encode()
+    openai_client(redact_proxy).files.create(file=("call-notes.txt", text, "text/plain"), purpose="user_data")
+
+    [received] = upstream.requests_to("api.openai.com")
+    assert int(received.header("content-length")) == len(received.body)
+    assert b"Customer called about card [REDACTED:" + card_detector.encode() + b"] twice.\n" in received.body
+    assert b'name="purpose"\r\n\r\nuser_data\r\n' in received.body  # the other parts as sent
+    for form in forms(number):
+        assert form.encode() not in received.body
+    [flow] = redact_proxy.wait_events(lambda e: e.get("class_uid") == 4002
+                                      and e["http_request"]["url"]["path"] == "/v1/files")
+    assert (flow["action_id"], flow["status_id"]) == (4, 1)
+    assert_never_stored(redact_proxy, number)
+
+
+def test_redact_policy_blocks_a_document_it_cannot_rewrite(redact_proxy, upstream, card_detector):
+    number = fakes.visa_number()
+    data = _spreadsheet(["Customer", "Card number"], ["Ada Lovelace", fakes.grouped(number)])
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        openai_client(redact_proxy).files.create(file=("customers.xlsx", data), purpose="assistants")
+
+    assert card_detector in info.value.message
+    assert upstream.requests_to("api.openai.com") == []
+    assert_never_stored(redact_proxy, number, info.value.response.text)
