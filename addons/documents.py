@@ -1,7 +1,9 @@
-"""documents.py: the text of uploaded office documents (Word, Excel, PowerPoint, OpenDocument).
+"""documents.py: the text of uploaded office documents (Word, Excel, PowerPoint, OpenDocument) and ZIP archives.
 
-Employees upload spreadsheets and reports to AI apps; those files are ZIP archives of XML, so their
-text is read here (standard library only) and scanned like any other text.
+Employees upload spreadsheets and reports to AI apps, and zip up source code or CSV exports; all of
+these are ZIP archives, so their text is read here (standard library only) and scanned like any
+other text: an office document's text parts, an archive's text members (and the office documents
+in it, one level deep).
 
 Invariants: never raises on hostile input (returns None or notes what was skipped); reads at most
 `max_bytes` of uncompressed XML in all and `MAX_PARTS` parts, whatever the archive claims (zip
@@ -22,6 +24,12 @@ from xml.etree.ElementTree import XMLParser
 
 ZIP_MAGIC = b"PK\x03\x04"
 MAX_PARTS = 256  # XML parts read per document
+MAX_MEMBERS = 2000  # members looked at in a plain ZIP archive
+OFFICE_SUFFIXES = (".docx", ".docm", ".xlsx", ".xlsm", ".pptx", ".pptm", ".odt", ".ods", ".odp")
+BINARY_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp", ".ico", ".tif", ".tiff", ".pdf", ".zip", ".gz",
+                   ".tgz", ".bz2", ".xz", ".7z", ".rar", ".jar", ".class", ".exe", ".dll", ".so", ".dylib", ".o",
+                   ".a", ".bin", ".mp3", ".mp4", ".mov", ".avi", ".wav", ".woff", ".woff2", ".ttf", ".otf",
+                   ".pyc", ".whl", ".db", ".sqlite", ".parquet")  # fmt: skip
 CHUNK = 64 << 10
 
 # parts holding text, per format (regex over the archive member names), in reading order
@@ -39,7 +47,7 @@ _ODF_TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
 
 @dataclass
 class DocumentText:
-    kind: str  # docx | xlsx | pptx | odf
+    kind: str  # docx | xlsx | pptx | odf | zip
     parts: list[tuple[str, str]] = field(default_factory=list)  # (archive member, text)
     notes: list[str] = field(default_factory=list)
     truncated: bool = False
@@ -181,9 +189,37 @@ def is_document(data: bytes) -> bool:
     return data.startswith(ZIP_MAGIC)
 
 
-def document_text(data: bytes, *, max_bytes: int, max_chars: int) -> DocumentText | None:
-    """The text parts of an office document, or None when `data` is not one (not a ZIP, another
-    kind of archive, unreadable)."""
+class _Archive:
+    """Bounded reads from one ZIP: every member read counts against one uncompressed-byte budget."""
+
+    def __init__(self, archive: zipfile.ZipFile, doc: DocumentText, budget: int) -> None:
+        self.archive, self.doc, self.budget = archive, doc, budget
+
+    def read(self, name: str, note: str = "document-part-unreadable") -> bytes | None:
+        if self.budget <= 0:
+            self.doc.truncated = True
+            return None
+        try:
+            with self.archive.open(name) as member:
+                out = bytearray()
+                while len(out) <= self.budget:
+                    chunk = member.read(CHUNK)
+                    if not chunk:
+                        break
+                    out += chunk
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
+            self.doc.notes.append(f"{note}:{name}")  # encrypted, corrupt, unsupported compression
+            return None
+        if len(out) > self.budget:
+            self.doc.truncated = True
+            out = out[:self.budget]  # cut: an XML part then fails to parse and is noted
+        self.budget -= len(out)
+        return bytes(out)
+
+
+def document_text(data: bytes, *, max_bytes: int, max_chars: int, nested: bool = True) -> DocumentText | None:
+    """The text of an office document (its text parts) or of a ZIP archive (its text members, and the
+    office documents inside it when `nested`); None when `data` is not a ZIP or cannot be opened."""
     if not is_document(data):
         return None
     try:
@@ -193,32 +229,17 @@ def document_text(data: bytes, *, max_bytes: int, max_chars: int) -> DocumentTex
         return None
     names = [i.filename for i in infos]
     kind = _kind(names)
+    doc = DocumentText(kind or "zip")
+    reader = _Archive(archive, doc, max_bytes)
     if kind is None:
-        return None
-    doc = DocumentText(kind)
-    budget = [max_bytes]
+        _archive_members(reader, infos, max_chars, nested)
+    else:
+        _office_parts(reader, kind, names, max_chars)
+    return doc
 
-    def read(name: str) -> bytes | None:
-        if budget[0] <= 0:
-            doc.truncated = True
-            return None
-        try:
-            with archive.open(name) as member:
-                out = bytearray()
-                while len(out) <= budget[0]:
-                    chunk = member.read(CHUNK)
-                    if not chunk:
-                        break
-                    out += chunk
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError):
-            doc.notes.append(f"document-part-unreadable:{name}")
-            return None
-        if len(out) > budget[0]:
-            doc.truncated = True
-            out = out[:budget[0]]  # the XML is cut: its parser fails and the part is noted
-        budget[0] -= len(out)
-        return bytes(out)
 
+def _office_parts(reader: _Archive, kind: str, names: list[str], max_chars: int) -> None:
+    doc = reader.doc
     if kind == "odf":
         wanted = [n for n in names if _ODF_PARTS.fullmatch(n)]
     else:
@@ -227,13 +248,13 @@ def document_text(data: bytes, *, max_bytes: int, max_chars: int) -> DocumentTex
         wanted, doc.truncated = wanted[:MAX_PARTS], True
     shared = None
     if kind == "xlsx" and "xl/sharedStrings.xml" in names:
-        raw = read("xl/sharedStrings.xml")
+        raw = reader.read("xl/sharedStrings.xml")
         shared = _shared_strings(raw, max_chars) if raw is not None else None
         if shared is None:
             doc.notes.append("document-part-unreadable:xl/sharedStrings.xml")
     chars = 0
     for name in wanted:
-        raw = read(name)
+        raw = reader.read(name)
         if raw is None:
             continue
         text = _xml_text(raw, kind != "odf", max_chars - chars, shared)
@@ -246,5 +267,50 @@ def document_text(data: bytes, *, max_bytes: int, max_chars: int) -> DocumentTex
         if chars >= max_chars:
             doc.truncated = True
             break
-    return doc
 
+
+def _looks_text(data: bytes) -> str | None:
+    """The member as text when it is text (no NUL, valid UTF-8 or nearly so), else None."""
+    head = data[:4096]
+    if b"\x00" in head:
+        return None
+    text = data.decode("utf-8", "replace")
+    return text if text.count("\ufffd") * 100 <= max(len(text), 1) else None
+
+
+def _archive_members(reader: _Archive, infos: list[zipfile.ZipInfo], max_chars: int, nested: bool) -> None:
+    """A plain ZIP (source code, CSV exports, notes): each text member is a part named by its path;
+    office documents inside are read one level deep; other members are counted as not inspected."""
+    doc = reader.doc
+    members = [i for i in infos if not i.is_dir()]
+    if len(members) > MAX_MEMBERS:
+        members, doc.truncated = members[:MAX_MEMBERS], True
+    chars = skipped = 0
+    for info in members:
+        name = info.filename
+        if name.lower().endswith(BINARY_SUFFIXES):
+            skipped += 1
+            continue
+        raw = reader.read(name, "archive-member-unreadable")
+        if raw is None:
+            continue
+        office = nested and name.lower().endswith(OFFICE_SUFFIXES) and is_document(raw)
+        limits = {"max_bytes": reader.budget, "max_chars": max_chars - chars}
+        inner = document_text(raw, **limits, nested=False) if office else None
+        if inner is not None and inner.kind != "zip":
+            doc.parts += [(f"{name}#{part}", text) for part, text in inner.parts]
+            doc.notes += inner.notes
+            doc.truncated |= inner.truncated
+            chars += sum(len(text) for _, text in inner.parts)
+        elif (text := _looks_text(raw)) is not None:
+            text = text[:max_chars - chars]
+            if text.strip():
+                doc.parts.append((name, text))
+                chars += len(text)
+        else:
+            skipped += 1
+        if chars >= max_chars:
+            doc.truncated = True
+            break
+    if skipped:
+        doc.notes.append(f"archive-members-not-text:{skipped}")

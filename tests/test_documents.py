@@ -95,11 +95,35 @@ def test_opendocument_text():
     assert dict(doc.parts)["content.xml"].splitlines() == ["First paragraph", "Second paragraph with a value"]
 
 
+def _zip(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return out.getvalue()
+
+
+def test_a_plain_archive_gives_its_text_members_and_the_office_documents_in_it():
+    data = _zip({"repo/README.md": b"# Payments service\n", "repo/src/app.py": b"TIMEOUT = 30\n",
+                 "repo/logo.png": b"\x89PNG\r\n\x1a\n" + bytes(64), "repo/blob.dat": bytes(range(256)),
+                 "repo/docs/spec.docx": docx_bytes(), "repo/empty/": b""})  # fmt: skip
+    doc = document_text(data, **LIMITS)
+    assert doc is not None and doc.kind == "zip" and not doc.truncated
+    assert [name for name, _ in doc.parts] == ["repo/README.md", "repo/src/app.py",
+                                               "repo/docs/spec.docx#word/document.xml",
+                                               "repo/docs/spec.docx#word/header1.xml"]
+    assert doc.parts[1][1] == "TIMEOUT = 30\n"
+    assert doc.notes == ["archive-members-not-text:2"]  # the image (by name) and the binary blob (by content)
+
+
+def test_archive_members_share_one_byte_budget():
+    data = _zip({f"part{i}.txt": b"x" * 100_000 for i in range(50)})  # 5 MB of text, a tiny archive
+    doc = document_text(data, max_bytes=250_000, max_chars=1 << 20)
+    assert doc is not None and doc.truncated
+    assert sum(len(text) for _, text in doc.parts) <= 250_000
+
+
 def test_not_documents():
-    plain_zip = io.BytesIO()
-    with zipfile.ZipFile(plain_zip, "w") as z:
-        z.writestr("notes.txt", "hello")
-    assert document_text(plain_zip.getvalue(), **LIMITS) is None  # an archive, not an office document
     assert document_text(b"PK\x03\x04 truncated garbage", **LIMITS) is None
     assert document_text(b"%PDF-1.7", **LIMITS) is None
     assert not is_document(b"hello")

@@ -411,3 +411,26 @@ def test_redact_policy_blocks_a_document_it_cannot_rewrite(redact_proxy, upstrea
     assert card_detector in info.value.message
     assert upstream.requests_to("api.openai.com") == []
     assert_never_stored(redact_proxy, number, info.value.response.text)
+
+
+def test_openai_sdk_zip_of_source_code_with_a_token_is_blocked(proxy, upstream):
+    import io
+    import zipfile
+
+    token = fakes.github_token()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("repo/README.md", "# Payments service\n")
+        z.writestr("repo/deploy/config.py", f'GITHUB_TOKEN = "{token}"\n')
+        z.writestr("repo/logo.png", b"\x89PNG\r\n\x1a\n" + bytes(64))
+    with pytest.raises(openai.PermissionDeniedError) as info:
+        openai_client(proxy).files.create(file=("repo.zip", archive.getvalue()), purpose="assistants")
+
+    error = info.value
+    detector = "secret-github-pat-classic"
+    assert detector in error.message
+    flow, finding = assert_finding(proxy, event_id_in_text(error.message), detector, token)
+    assert finding["unmapped"]["shadowgate"]["dlp"]["location"] == "file:repo.zip#repo/deploy/config.py"
+    assert flow["unmapped"]["shadowgate"]["dlp"]["not_inspected"] == ["archive-members-not-text:1"]
+    assert upstream.requests_to("api.openai.com") == []
+    assert token not in proxy.raw_log().decode() and token not in error.response.text
