@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import sys
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +25,7 @@ MAX_PAGES = 1000
 TIMEOUT_S = 30.0  # wall clock for one PDF, child start included
 CHILD_MEMORY = 1 << 30  # address space of the child
 CHILD_CPU_S = 30
+CHILDREN = max(1, (os.cpu_count() or 2))  # PDF readers running at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +39,30 @@ def is_pdf(data: bytes) -> bool:
     return data[:1024].lstrip()[:5] == PDF_MAGIC
 
 
+_slots_by_loop: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _slots() -> asyncio.Semaphore:
+    """At most CHILDREN readers at once per event loop (a burst of uploads queues, memory stays bounded)."""
+    loop = asyncio.get_running_loop()
+    slots = _slots_by_loop.get(loop)
+    if slots is None:
+        slots = _slots_by_loop[loop] = asyncio.Semaphore(CHILDREN)
+    return slots
+
+
 async def read_pdf(data: bytes, *, max_chars: int, timeout: float = TIMEOUT_S) -> PdfText:
-    """The PDF's text, page by page (at most `max_chars` in all), read by a child process."""
+    """The PDF's text, page by page (at most `max_chars` in all), read by a child process; the wait for
+    a free reader counts against `timeout` too."""
+    try:
+        async with asyncio.timeout(timeout):
+            async with _slots():
+                return await _read(data, max_chars)
+    except TimeoutError:
+        return PdfText(error="timeout")
+
+
+async def _read(data: bytes, max_chars: int) -> PdfText:
     try:
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "addons.pdftext", str(max_chars),
@@ -46,11 +71,11 @@ async def read_pdf(data: bytes, *, max_chars: int, timeout: float = TIMEOUT_S) -
     except OSError as e:
         return PdfText(error=f"child-failed:{type(e).__name__}")
     try:
-        out, _ = await asyncio.wait_for(child.communicate(data), timeout)
-    except TimeoutError:
+        out, _ = await child.communicate(data)
+    except asyncio.CancelledError:  # the deadline: the child must not outlive it
         child.kill()
         await child.wait()
-        return PdfText(error="timeout")
+        raise
     try:
         result = json.loads(out)
         pages = tuple(str(p) for p in result.get("pages", ()))

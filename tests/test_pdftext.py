@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 
 import fpdf
 
@@ -65,3 +66,17 @@ def test_extraction_hands_pdfs_over_and_notes_them_until_read():
     assert [s.where for s in multi.segments] == ["multipart:purpose"]
     assert multi.not_inspected == ("binary:q3.pdf",)
     assert multi.pdfs == (("file:q3.pdf", "binary:q3.pdf", data),)
+
+
+def test_readers_queue_beyond_the_limit_and_each_loop_has_its_own(monkeypatch):
+    import addons.pdftext as pdftext
+
+    monkeypatch.setattr(pdftext, "CHILDREN", 1)
+    monkeypatch.setattr(pdftext, "_slots_by_loop", weakref.WeakKeyDictionary())
+
+    async def both():
+        return await asyncio.gather(*(read_pdf(pdf_bytes(text), max_chars=100) for text in ("one", "two")))
+
+    for _ in range(2):  # a second event loop gets a fresh limit, not the first loop's semaphore
+        first, second = run(both())
+        assert (first.pages, second.pages) == (("one",), ("two",))
