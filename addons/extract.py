@@ -26,6 +26,7 @@ from addons.params import is_label
 from addons.params import param_segments
 from addons.params import parse_params
 from addons.pdftext import is_pdf
+from addons.urlsafe import safe_path
 
 JOIN_EDGE = 256  # characters of each sibling's head and tail that take part in the joined text
 JOIN_GAP = "\x00"  # stands for the elided middle of a long sibling
@@ -251,11 +252,23 @@ class Part:
     declared type, and where its content lies in the body (`start`, `end`)."""
 
     label: str
-    short: str  # filename or field name, for notes
+    short: str  # filename or field name (loggable_name), for notes
     ctype: str
     content: bytes
     start: int
     end: int
+
+
+_NUMBER_RUN = re.compile(r"[0-9](?:[ ._\-]?[0-9]){5,}")  # ≥ 6 digits, maybe grouped: ids, card, account, phone
+_DATE = re.compile(r"(?:19|20)[0-9]{2}([-_.]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12][0-9]|3[01])")
+
+
+def loggable_name(name: str) -> str:
+    """A file or field name as it may appear in a `where` and in the log: runs of six or more digits
+    (an id, a card or account number in "customer_4111….csv") and random-looking tokens are replaced
+    by `<redacted>`; dates (2024-03-15, 20240315) stay."""
+    masked = _NUMBER_RUN.sub(lambda m: m.group() if _DATE.fullmatch(m.group()) else "<redacted>", name)
+    return safe_path(masked)
 
 
 def multipart_parts(data: bytes, boundary: str) -> list[Part]:
@@ -282,8 +295,9 @@ def multipart_parts(data: bytes, boundary: str) -> list[Part]:
                 msg[k.strip()] = v.strip()
         name = msg.get_param("name", header="content-disposition") or "part"
         filename = msg.get_param("filename", header="content-disposition")
-        label = f"file:{filename}" if filename else f"multipart:{name}"
-        out.append(Part(label, str(filename or name), (msg.get("content-type") or "").lower(), content,
+        short = loggable_name(str(filename or name))
+        label = f"file:{short}" if filename else f"multipart:{short}"
+        out.append(Part(label, short, (msg.get("content-type") or "").lower(), content,
                         begin + body_at, begin + body_at + len(content)))  # fmt: skip
     return out
 

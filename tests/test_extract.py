@@ -250,3 +250,21 @@ def test_keys_segment_survives_the_segment_limit():
     assert r.truncated and "segment-limit" in r.not_inspected
     assert [s.where for s in r.segments] == ["json:$.k0", "json:$.k1", "json:$.k2", "json:$.k3", KEYS_WHERE]
     assert r.segments[-1].text == "\n".join(doc)
+
+
+def test_file_names_are_logged_without_numbers_or_tokens():
+    from tests.integration import fakes
+
+    card = fakes.visa_number()
+    ssn_like = f"{card[:3]}-{card[3:5]}-{card[5:9]}"
+    b = "BnD"
+    body = (f"--{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"customer_{card}.csv\"\r\n"
+            f"Content-Type: text/csv\r\n\r\nname,plan\r\nAda,pro\r\n"
+            f"--{b}\r\nContent-Disposition: form-data; name=\"scan\"; filename=\"id {ssn_like}.png\""
+            f"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n"
+            f"--{b}\r\nContent-Disposition: form-data; name=\"f2\"; filename=\"export_2024-03-15.csv\"\r\n\r\na,b\r\n"
+            f"--{b}--\r\n").encode("latin-1")  # fmt: skip
+    r = ex(body, ctype=f"multipart/form-data; boundary={b}")
+    assert [s.where for s in r.segments] == ["file:customer_<redacted>.csv", "file:export_2024-03-15.csv"]
+    assert r.not_inspected == ("binary:id <redacted>.png",)
+    assert card[:9] not in repr(r) and ssn_like not in repr(r)
