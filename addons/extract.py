@@ -7,7 +7,8 @@ segments ≤ `max_segments`, JSON depth ≤ `max_depth`; anything cut or skipped
 `json:$.a[#1]` (an object's member by position: its key is not label-like, so never written), `json:{keys}`
 (the document's object keys), `form:<key>` / `form:[#n]` / `form:{names}` (see params.py),
 `multipart:<name>`, `file:<filename>`, `body`; an office document's text parts (documents.py)
-`document#word/document.xml`, or `file:<filename>#<part>` in a multipart upload; a PDF's pages
+`document#word/document.xml`, or `file:<filename>#<part>` in a multipart upload; `protobuf[<n>]` (the
+strings of a gRPC / Connect / protobuf message, protowire.py); a PDF's pages
 (pdftext.py, read by the caller) `document#page1` / `file:<filename>#page1`.
 """
 
@@ -26,6 +27,8 @@ from addons.params import is_label
 from addons.params import param_segments
 from addons.params import parse_params
 from addons.pdftext import is_pdf
+from addons.protowire import is_protobuf
+from addons.protowire import proto_text
 from addons.urlsafe import safe_path
 
 JOIN_EDGE = 256  # characters of each sibling's head and tail that take part in the joined text
@@ -45,7 +48,7 @@ class Extraction:
     segments: tuple  # tuple[Segment, ...]
     truncated: bool = False
     not_inspected: tuple[str, ...] = ()
-    kind: str = "empty"  # json | ndjson | form | multipart | document | pdf | text | binary | empty
+    kind: str = "empty"  # json | ndjson | form | multipart | document | pdf | protobuf | text | binary | empty
     # PDFs found but not read here (pdftext.py reads them in a child process): (label, note, bytes); each
     # is in `not_inspected` under its note until a reader replaces the note with the PDF's pages
     pdfs: tuple[tuple[str, str, bytes], ...] = ()
@@ -407,6 +410,8 @@ def extract_segments(
         note = "binary:application/pdf"
         notes.add(note)
         return Extraction((), notes.truncated, tuple(notes.items), "pdf", (("document", note, data),))
+    if is_protobuf(mime):
+        return _protobuf(data, mime, notes, max_bytes, max_decompressed, max_segments)
     is_json = "json" in mime and "ndjson" not in mime and "jsonl" not in mime
     if mime and not is_json and "json" not in mime and _is_binary(mime, data):
         notes.add(f"binary:{mime or 'unknown'}")
@@ -425,6 +430,20 @@ def extract_segments(
         segs = json_segments(doc, Segment, max_depth, max_segments, notes)
         return Extraction(tuple(segs), notes.truncated, tuple(notes.items), "json")
     return Extraction((Segment("body", text),), notes.truncated, tuple(notes.items), "text")
+
+
+def _protobuf(data: bytes, mime: str, notes: _Notes, max_bytes: int, max_decompressed: int,
+              max_segments: int) -> Extraction:  # fmt: skip
+    """A protobuf body (gRPC, Connect, x-protobuf): one segment per message, its strings one per line."""
+    from addons.model import Segment
+
+    proto = proto_text(data, mime, max_bytes=max_decompressed, max_chars=max_bytes)
+    for note in proto.notes:
+        notes.add(note, truncated=note == "protobuf-truncated")
+    if proto.truncated:
+        notes.add("protobuf-truncated", truncated=True)
+    segs = [Segment(f"protobuf[{i}]", "\n".join(strings)) for i, strings in enumerate(proto.messages) if strings]
+    return Extraction(tuple(segs[:max_segments]), notes.truncated, tuple(notes.items), "protobuf")
 
 
 def _ndjson(text: str, seg_cls, max_depth: int, max_segments: int, notes: _Notes) -> Extraction:

@@ -36,7 +36,7 @@ from tests.integration.upstream import Upstream
 from tests.integration.upstream import start_upstream
 
 # Upstream names every proxy sends to the local origin; anything else is refused by loopback_upstream.py.
-MAPPED_HOSTS = ("upstream.test", "mcp.tools.test", "api.openai.com", "api.anthropic.com", "localhost")
+MAPPED_HOSTS = ("upstream.test", "mcp.tools.test", "api.openai.com", "api.anthropic.com", "api2.cursor.sh", "localhost")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -26,6 +26,7 @@ UPSTREAM_NAMES = (
     "chatgpt.com",
     "claude.ai",
     "generativelanguage.googleapis.com",
+    "api2.cursor.sh",
 )
 
 

@@ -17,6 +17,7 @@ from tests.integration import fakes
 from tests.integration.clients import anthropic_client
 from tests.integration.clients import curl
 from tests.integration.clients import event_id_in_text
+from tests.integration.clients import http_client
 from tests.integration.clients import openai_client
 from tests.integration.proxy import ROOT
 from tests.integration.proxy import SHADOWGATE
@@ -434,3 +435,49 @@ def test_openai_sdk_zip_of_source_code_with_a_token_is_blocked(proxy, upstream):
     assert flow["unmapped"]["shadowgate"]["dlp"]["not_inspected"] == ["archive-members-not-text:1"]
     assert upstream.requests_to("api.openai.com") == []
     assert token not in proxy.raw_log().decode() and token not in error.response.text
+
+
+# --- protobuf (gRPC / Connect) clients such as AI coding editors ---------------------------------------
+
+CURSOR_CHAT = "https://api2.cursor.sh/aiserver.v1.ChatService/StreamUnifiedChatWithTools"
+
+
+def _connect_request(code: str) -> bytes:
+    import struct
+
+    from google.protobuf import struct_pb2
+
+    message = struct_pb2.Struct()
+    message.update({"conversation": [{"role": "user", "text": "why does deploy fail?"}],
+                    "context": {"file": "deploy/config.py", "content": code}})  # fmt: skip
+    payload = message.SerializeToString()
+    return struct.pack(">BI", 0, len(payload)) + payload  # one Connect streaming frame
+
+
+def test_a_token_inside_a_protobuf_request_is_blocked(proxy, upstream):
+    token = fakes.github_token()
+    body = _connect_request(f'GITHUB_TOKEN = "{token}"\nrun()\n')
+    with http_client(proxy) as client:
+        response = client.post(CURSOR_CHAT, content=body, headers={"content-type": "application/connect+proto"})
+
+    assert response.status_code == 403
+    detector = "secret-github-pat-classic"
+    assert detector in response.text
+    flow, finding = assert_finding(proxy, event_id_in_text(response.text), detector, token)
+    assert finding["unmapped"]["shadowgate"]["dlp"]["location"] == "protobuf[0]"
+    assert upstream.requests_to("api2.cursor.sh") == []
+    assert token not in proxy.raw_log().decode() and token not in response.text
+
+
+def test_a_clean_protobuf_request_is_inspected_and_forwarded_as_sent(proxy, upstream):
+    body = _connect_request("def add(a, b):\n    return a + b\n")
+    with http_client(proxy) as client:
+        response = client.post(CURSOR_CHAT, content=body, headers={"content-type": "application/connect+proto"})
+
+    assert response.status_code == 200
+    [received] = upstream.requests_to("api2.cursor.sh")
+    assert received.body == body
+    [flow] = proxy.wait_events(lambda e: e.get("class_uid") == 4002 and e["http_request"]["url"]["hostname"]
+                               == "api2.cursor.sh" and e["status_id"] == 1)  # fmt: skip
+    assert flow["unmapped"]["shadowgate"]["inspected"] is True
+    assert flow["unmapped"]["shadowgate"]["dlp"]["scanned_bytes"] > 0
