@@ -40,6 +40,7 @@ from addons.pdftext import PDF_MAGIC
 from addons.pdftext import PdfPages
 from addons.pdftext import read_pdfs
 from addons.redact import redact_body
+from addons.respond import BlockResponse
 from addons.respond import build_block
 from addons.respond import build_redirect
 from addons.respond import client_kind
@@ -113,6 +114,13 @@ class ScanJob:
         extraction = self.extract()
         pages = await read_pdfs(extraction.pdfs, max_chars=self.max_scan) if extraction.pdfs else NO_PAGES
         return self.scan(extraction, pages)
+
+
+def respond_with(flow: http.HTTPFlow, reply: BlockResponse) -> None:
+    """Answer the flow with a built response (gRPC statuses go in HTTP/2 trailers)."""
+    flow.response = http.Response.make(reply.status, reply.body, dict(reply.headers))
+    if reply.trailers:
+        flow.response.trailers = http.Headers([(k.encode(), v.encode()) for k, v in reply.trailers])
 
 
 class Enforcer:
@@ -323,7 +331,7 @@ class Enforcer:
             state.notes.append("redaction-failed")
         if action is Action.REDIRECT and self._kind(flow, state) == "browser" and decision.redirect_url:
             reply = build_redirect(decision.redirect_url, state.event_id)
-            flow.response = http.Response.make(reply.status, reply.body, dict(reply.headers))
+            respond_with(flow, reply)
             return
         if action in (Action.BLOCK, Action.REDIRECT):
             self._block(flow, state, decision, ruleset)
@@ -380,7 +388,7 @@ class Enforcer:
             mcp_portal=portal,
             modern=bool(mcp and mcp.generation == "modern"),
         )
-        flow.response = http.Response.make(reply.status, reply.body, dict(reply.headers))
+        respond_with(flow, reply)
 
     def _fail(self, flow: http.HTTPFlow, state: FlowState, reason: str) -> None:
         """Apply sg_fail_mode to a flow that could not be checked."""
@@ -399,4 +407,4 @@ class Enforcer:
                 state.decision, kind=kind, event_id=state.event_id, host=state.facts.host, app_name=None,
                 alternative=None, contact=None, jsonrpc_id=None, template=self.template, mcp_portal=None,
             )
-            flow.response = http.Response.make(reply.status, reply.body, dict(reply.headers))
+            respond_with(flow, reply)

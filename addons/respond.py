@@ -21,7 +21,9 @@ from addons.model import AppMatch
 from addons.model import Decision
 from addons.model import McpMatch
 
-KINDS = ("mcp", "browser", "anthropic", "gemini", "openai", "sse", "plain")
+KINDS = ("mcp", "browser", "anthropic", "gemini", "openai", "sse", "grpc", "grpc-web", "connect", "connect-unary",
+         "plain")
+GRPC_PERMISSION_DENIED = 7
 MCP_BLOCKED_CODE = -31001  # outside -32768..-32000, as 2026-07-28 asks of non-spec codes
 DEFAULT_TEMPLATE = Path(__file__).with_name("templates") / "block.html"
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'"
@@ -39,6 +41,7 @@ class BlockResponse:
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
+    trailers: tuple[tuple[str, str], ...] = ()  # gRPC: the status travels in HTTP/2 trailers
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
@@ -57,6 +60,9 @@ def client_kind(method: str, path: str, host: str, headers: Mapping[str, str], a
     shape = _shape(app)
     if mcp is not None and mcp.is_mcp:
         return "mcp"
+    rpc = _rpc_kind(headers.get("content-type", "").lower(), headers)
+    if rpc:
+        return rpc
     if headers.get("sec-fetch-mode", "").lower() == "navigate" or "text/html" in accept:
         return "browser"
     if shape.endswith("-web"):
@@ -71,6 +77,27 @@ def client_kind(method: str, path: str, host: str, headers: Mapping[str, str], a
     if "text/event-stream" in accept:
         return "sse"
     return "plain"
+
+
+def _rpc_kind(ctype: str, headers: Mapping[str, str]) -> str | None:
+    """gRPC, gRPC-web and Connect clients read errors in their protocol's own form, not as HTTP status."""
+    if ctype.startswith("application/grpc-web"):
+        return "grpc-web"
+    if ctype.startswith("application/grpc"):
+        return "grpc"
+    if ctype.startswith("application/connect+"):
+        return "connect"
+    if ctype.startswith("application/proto") and "connect-protocol-version" in headers:
+        return "connect-unary"
+    return None
+
+
+_GRPC_SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
+def _grpc_message(text: str) -> str:
+    """grpc-message: UTF-8, percent-encoded outside printable ASCII (and `%` itself), per the gRPC spec."""
+    return quote(text, safe=_GRPC_SAFE)
 
 
 def _why(d: Decision) -> str:
@@ -207,6 +234,20 @@ def build_block(decision: Decision, *, kind: str, event_id: str, host: str, app_
         status = 200  # a non-2xx kills legacy SDK sessions (mcp-wire.md §4)
         body = _json(_mcp_payload(decision, event_id=event_id, jsonrpc_id=jsonrpc_id, text=text,
                                   portal=portal, tool_error=tool_error, modern=modern))
+    elif kind in ("grpc", "grpc-web"):
+        status, ctype, body = 200, f"application/{kind}+proto", b""
+        status_fields = (("grpc-status", str(GRPC_PERMISSION_DENIED)), ("grpc-message", _grpc_message(text)))
+        if kind == "grpc":
+            return BlockResponse(status, tuple(_common(event_id, ctype)), body, status_fields)
+        trailer = "".join(f"{k}:{v}\r\n" for k, v in status_fields).encode()
+        body = b"\x80" + len(trailer).to_bytes(4, "big") + trailer  # gRPC-web: trailers as the last frame
+        extra = list(status_fields)
+    elif kind == "connect":
+        status, ctype = 200, "application/connect+proto"
+        end = _json({"error": {"code": "permission_denied", "message": text}})
+        body = b"\x02" + len(end).to_bytes(4, "big") + end  # the end-of-stream frame carries the error
+    elif kind == "connect-unary":
+        body = _json({"code": "permission_denied", "message": text})
     elif kind == "sse":
         ctype = "text/event-stream"
         err = {"error": {"message": text, "type": "permission_error", "code": "blocked_by_policy",

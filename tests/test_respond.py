@@ -120,6 +120,12 @@ NAV = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8", "sec-fetch-mode": 
         ("GET", "/stream", "x.ai", {"accept": "text/event-stream"}, None, None, "sse"),
         ("POST", "/upload", "x.ai", {"accept": "*/*"}, None, None, "plain"),
         ("POST", "/mcp", "x", {}, None, McpMatch(is_mcp=False, score=10), "plain"),
+        ("POST", "/aiserver.v1.ChatService/Chat", "api2.cursor.sh", {"content-type": "application/grpc"}, None, None,
+         "grpc"),
+        ("POST", "/svc/M", "x.ai", {"content-type": "application/grpc-web+proto"}, None, None, "grpc-web"),
+        ("POST", "/svc/M", "x.ai", {"content-type": "application/connect+proto"}, None, None, "connect"),
+        ("POST", "/svc/M", "x.ai", {"content-type": "application/proto", "connect-protocol-version": "1"}, None, None,
+         "connect-unary"),
     ],
 )
 def test_client_kind(method, path, host, headers, app_, mcp, kind):
@@ -130,12 +136,31 @@ def test_client_kind(method, path, host, headers, app_, mcp, kind):
 
 
 def test_every_kind_carries_event_id_header():
-    for kind in ("browser", "openai", "anthropic", "gemini", "mcp", "sse", "plain"):
+    for kind in ("browser", "openai", "anthropic", "gemini", "mcp", "sse", "grpc", "grpc-web", "connect",
+                 "connect-unary", "plain"):  # fmt: skip
         r = block(kind)
         assert r.header("x-shadowgate-event-id") == EVENT
         assert r.header("cache-control") == "no-store"
         assert r.header("x-content-type-options") == "nosniff"
-        assert EVENT.encode() in r.body
+        assert EVENT.encode() in r.body + b"".join(v.encode() for _, v in r.trailers)
+
+
+def test_rpc_shapes_carry_permission_denied_in_the_protocols_own_place():
+    grpc = block("grpc")
+    assert (grpc.status, grpc.header("content-type"), grpc.body) == (200, "application/grpc+proto", b"")
+    trailers = dict(grpc.trailers)
+    assert trailers["grpc-status"] == "7" and EVENT in trailers["grpc-message"]
+    assert all(0x20 <= ord(c) < 0x7F for c in trailers["grpc-message"])  # percent-encoded
+    web = block("grpc-web")
+    assert web.status == 200 and web.body[:1] == b"\x80"
+    frame = web.body[5:5 + int.from_bytes(web.body[1:5], "big")].decode()
+    assert "grpc-status:7\r\n" in frame and len(web.body) == 5 + len(frame)
+    connect = block("connect")
+    assert (connect.status, connect.body[:1]) == (200, b"\x02")
+    end = json.loads(connect.body[5:])
+    assert end["error"]["code"] == "permission_denied" and EVENT in end["error"]["message"]
+    unary = block("connect-unary")
+    assert (unary.status, json.loads(unary.body)["code"]) == (403, "permission_denied")
 
 
 def test_openai_shape():

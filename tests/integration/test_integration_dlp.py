@@ -460,10 +460,13 @@ def test_a_token_inside_a_protobuf_request_is_blocked(proxy, upstream):
     with http_client(proxy) as client:
         response = client.post(CURSOR_CHAT, content=body, headers={"content-type": "application/connect+proto"})
 
-    assert response.status_code == 403
+    # Connect streaming: HTTP 200 and the error in the end-of-stream frame, as a Connect client reads it
+    assert (response.status_code, response.headers["content-type"]) == (200, "application/connect+proto")
+    assert response.content[:1] == b"\x02" and int.from_bytes(response.content[1:5], "big") == len(response.content) - 5
+    error = json.loads(response.content[5:])["error"]
     detector = "secret-github-pat-classic"
-    assert detector in response.text
-    flow, finding = assert_finding(proxy, event_id_in_text(response.text), detector, token)
+    assert error["code"] == "permission_denied" and detector in error["message"]
+    flow, finding = assert_finding(proxy, event_id_in_text(error["message"]), detector, token)
     assert finding["unmapped"]["shadowgate"]["dlp"]["location"] == "protobuf[0]"
     assert upstream.requests_to("api2.cursor.sh") == []
     assert token not in proxy.raw_log().decode() and token not in response.text
@@ -481,3 +484,24 @@ def test_a_clean_protobuf_request_is_inspected_and_forwarded_as_sent(proxy, upst
                                == "api2.cursor.sh" and e["status_id"] == 1)  # fmt: skip
     assert flow["unmapped"]["shadowgate"]["inspected"] is True
     assert flow["unmapped"]["shadowgate"]["dlp"]["scanned_bytes"] > 0
+
+
+def test_grpc_client_gets_permission_denied_with_the_detector(proxy, upstream):
+    import grpc
+
+    token = fakes.github_token()
+    payload = _connect_request(f'GITHUB_TOKEN = "{token}"\n')[5:]  # the bare message: grpcio frames it itself
+    credentials = grpc.ssl_channel_credentials(root_certificates=proxy.ca.read_bytes())
+    options = [("grpc.http_proxy", proxy.url), ("grpc.enable_http_proxy", 1)]
+    with grpc.secure_channel("api2.cursor.sh:443", credentials, options=options) as channel:
+        call = channel.unary_unary("/aiserver.v1.ChatService/StreamUnifiedChatWithTools")
+        with pytest.raises(grpc.RpcError) as info:
+            call(payload, timeout=20)
+
+    error = info.value
+    detector = "secret-github-pat-classic"
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED, (error.code(), error.details())
+    assert detector in error.details()
+    assert_finding(proxy, event_id_in_text(error.details()), detector, token)
+    assert upstream.requests_to("api2.cursor.sh") == []
+    assert token not in proxy.raw_log().decode() and token not in error.details()
