@@ -108,7 +108,9 @@ def _explain(d: Decision, event_id: str, host: str, app_name: str | None, altern
              contact: str | None, portal: str | None = None) -> str:
     """The one-paragraph explanation used by every non-HTML kind."""
     target = f"{app_name} ({host})" if app_name else host
-    parts = [f"Request to {target} blocked by policy '{d.policy_name or d.policy_id}': {_why(d)}."]
+    why = _why(d).rstrip()
+    parts = [f"Request to {target} blocked by policy '{d.policy_name or d.policy_id}': {why}"
+             + ("" if why.endswith((".", "!", "?")) else ".")]
     if d.detectors:
         parts.append(f"Detected: {', '.join(d.detectors)}.")
     if portal:

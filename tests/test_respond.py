@@ -433,3 +433,10 @@ def test_openai_sdk_streaming_call_also_raises():
         client.chat.completions.create(
             model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
         )
+
+
+def test_explanations_end_each_sentence_once():
+    for reason in ("secrets must not leave the company", "Remove it and try again."):
+        decision = Decision(action=Action.BLOCK, policy_id="p", policy_name="P", reason=reason)
+        text = build_block(decision, kind="plain", event_id=EVENT, host="h", app_name=None).body.decode()
+        assert ".." not in text and reason.rstrip(".") + "." in text
