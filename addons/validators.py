@@ -995,6 +995,27 @@ def entropy(value: str) -> bool | None:
     return None
 
 
+_CAMEL_TYPE = re.compile(r"_?(?:[A-Z][a-z]{2,})+[A-Z]?")  # SecretBytes, HiddenText, PassphraseCallableT
+_WORD = re.compile(r"[A-Z]?[a-z]{2,16}")
+_CONSONANT_RUN = re.compile(r"[^aeiouy]{4,}")
+
+
+def password_literal(value: str) -> bool | None:
+    """A password assignment's value: False for what reads as code or prose rather than a literal, a
+    type name (`password: HiddenText | None`) or a word (`self.password = credentials`, `password:
+    Decrypt the file`); None otherwise. A letters-only value that does not read as a word or a type
+    name (random letters) stays a candidate."""
+    text = value.strip()
+    if _CAMEL_TYPE.fullmatch(text):
+        return False
+    if _WORD.fullmatch(text):
+        low = text.lower()
+        vowels = sum(c in "aeiouy" for c in low)
+        if vowels * 10 >= len(low) * 3 and not _CONSONANT_RUN.search(low):
+            return False
+    return None
+
+
 REGISTRY: dict[str, Validator] = {
     # financial
     "luhn": luhn,
@@ -1056,4 +1077,5 @@ REGISTRY: dict[str, Validator] = {
     "icd10": icd10,
     "date_plausible": date_plausible,
     "entropy": entropy,
+    "password_literal": password_literal,
 }

@@ -202,6 +202,7 @@ STRUCTURE_ONLY: list[tuple[str, str]] = [  # well-formed, nothing to verify → 
     ("date_plausible", "12 March 1984"),
     ("date_plausible", "Mar 12, 1984"),
     ("entropy", "kq3VzP0wX7nR2s"),
+    ("password_literal", "VpPZkyWnVAMzhPRKKyEv"),
     ("phone", "020 7946 0018"),
     ("phone", "+855 12 345 678"),  # code outside the built-in table: no opinion
     ("email", "jane@firma.rs"),
@@ -327,6 +328,7 @@ INVALID: list[tuple[str, str]] = [  # hand-picked near-misses → False
     ("date_plausible", "12/03/1850"),
     ("date_plausible", "not a date"),
     ("entropy", "aaaaaaaaaaaa"),
+    ("password_literal", "credentials"),
     ("entropy", "short"),
 ]
 
@@ -406,3 +408,12 @@ def test_detector_files_name_known_validators() -> None:
             if isinstance(det, dict) and det.get("validator"):
                 names.add(det["validator"])
     assert names <= set(REGISTRY), sorted(names - set(REGISTRY))
+
+
+@pytest.mark.parametrize(("value", "verdict"), [
+    ("credentials", False), ("Decrypt", False), ("HiddenText", False), ("_PasswordType", False),
+    ("PassphraseCallableT", False), ("SecretBytes", False),
+    ("VpPZkyWnVAMzhPRKKyEv", None), ("kxqzvbwmtlrp", None), ("hunter2!", None), ("Tr0ub4dor&3", None),
+])
+def test_password_literal_drops_words_and_type_names_only(value, verdict):
+    assert REGISTRY["password_literal"](value) is verdict
