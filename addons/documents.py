@@ -51,6 +51,7 @@ class DocumentText:
     parts: list[tuple[str, str]] = field(default_factory=list)  # (archive member, text)
     notes: list[str] = field(default_factory=list)
     truncated: bool = False
+    read: int = 0  # uncompressed bytes read (a nested document's count against its archive's budget)
 
 
 def _local(tag: str) -> str:
@@ -214,6 +215,7 @@ class _Archive:
             self.doc.truncated = True
             out = out[:self.budget]  # cut: an XML part then fails to parse and is noted
         self.budget -= len(out)
+        self.doc.read += len(out)
         return bytes(out)
 
 
@@ -297,6 +299,9 @@ def _archive_members(reader: _Archive, infos: list[zipfile.ZipInfo], max_chars: 
         office = nested and name.lower().endswith(OFFICE_SUFFIXES) and is_document(raw)
         limits = {"max_bytes": reader.budget, "max_chars": max_chars - chars}
         inner = document_text(raw, **limits, nested=False) if office else None
+        if inner is not None:
+            reader.budget -= inner.read  # one budget for the archive and the documents in it
+            doc.read += inner.read
         if inner is not None and inner.kind != "zip":
             doc.parts += [(f"{name}#{part}", text) for part, text in inner.parts]
             doc.notes += inner.notes

@@ -221,3 +221,13 @@ def test_a_card_number_in_a_spreadsheet_cell_is_found_and_cannot_be_redacted():
     assert [(f.where, f.view) for f in cards] == [("document#xl/worksheets/sheet1.xml", "raw")]
     assert number[-4:] in cards[0].preview and number not in cards[0].preview
     assert redact_body(out.getvalue(), content_type="application/octet-stream", findings=cards) is None
+
+
+def test_documents_inside_an_archive_draw_on_the_archive_budget():
+    filler = b"<w:r><w:t>" + b"a" * 1000 + b"</w:t></w:r>"
+    body = f"<w:document {W}><w:body><w:p>".encode() + filler * 300 + b"</w:p></w:body></w:document>"
+    inner = _ooxml({"word/document.xml": body})  # ~300 KB of XML each
+    data = _zip({f"docs/d{i}.docx": inner for i in range(10)})
+    doc = document_text(data, max_bytes=1_000_000, max_chars=10 << 20)
+    assert doc is not None and doc.truncated
+    assert doc.read <= 1_000_000  # not 10 × the budget
