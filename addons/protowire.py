@@ -6,7 +6,7 @@ walking it without one (as `protoc --decode_raw` does); gRPC and Connect wrap me
 frames, possibly gzip-compressed, which are unwrapped first.
 
 Invariants: never raises on hostile input; work and output are bounded (`max_chars` of text,
-`max_bytes` per decompressed message, nesting ≤ MAX_DEPTH); a message that is not valid protobuf
+`max_bytes` decompressed for all the messages of a body, nesting ≤ MAX_DEPTH); a message that is not valid protobuf
 is reported, and its printable runs are scanned instead.
 """
 
@@ -140,10 +140,15 @@ def _frames(data: bytes, mime: str, limit: int, text: ProtoText) -> list[bytes]:
         if flags & 0x80 or flags & 0x02:  # gRPC-web trailers, Connect end-of-stream: metadata, not messages
             continue
         if flags & 0x01:
+            if limit <= 0:  # one inflation budget for all the frames of a body
+                text.notes.append("protobuf-truncated")
+                text.truncated = True
+                break
             payload = _inflate(payload, limit)
             if payload is None:
                 text.notes.append("protobuf-compressed")
                 continue
+            limit -= len(payload)
         out.append(payload)
     return out
 

@@ -104,3 +104,10 @@ def _varint_bytes(n: int) -> bytes:
         n >>= 7
         if not n:
             return bytes(out)
+
+
+def test_compressed_frames_share_one_inflation_budget():
+    big = gzip.compress(wrappers_pb2.StringValue(value="z" * 200_000).SerializeToString())
+    text = proto_text(frame(big, flags=1) * 10, "application/grpc", max_bytes=500_000, max_chars=10 << 20)
+    assert text.truncated and "protobuf-truncated" in text.notes
+    assert sum(map(len, (s for m in text.messages for s in m))) <= 500_000
