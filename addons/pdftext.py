@@ -25,6 +25,7 @@ MAX_PAGES = 1000
 TIMEOUT_S = 30.0  # wall clock for one PDF, child start included
 CHILD_MEMORY = 1 << 30  # address space of the child
 CHILD_CPU_S = 30
+REQUEST_TIMEOUTS = 2  # all the PDFs of one request are read within this many TIMEOUT_S
 CHILDREN = max(1, (os.cpu_count() or 2))  # PDF readers running at once
 
 
@@ -96,14 +97,18 @@ class PdfPages:
 
 async def read_pdfs(pdfs: Sequence[tuple[str, str, bytes]], *, max_chars: int,
                     timeout: float = TIMEOUT_S) -> PdfPages:  # fmt: skip
-    """Read each (label, note, bytes) PDF in turn; pages become segments `<label>#page<n>`."""
+    """Read each (label, note, bytes) PDF in turn, all within `timeout` × REQUEST_TIMEOUTS (an upload of
+    many slow PDFs waits that long at most); pages become segments `<label>#page<n>`."""
     segments: list[Segment] = []
     settled: set[str] = set()
     notes: list[str] = []
     truncated = False
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout * REQUEST_TIMEOUTS
     for label, note, data in pdfs:
+        left = min(timeout, deadline - loop.time())
         text = await read_pdf(data, max_chars=max(0, max_chars - sum(len(s.text) for s in segments)),
-                              timeout=timeout)  # fmt: skip
+                              timeout=left) if left > 0 else PdfText(error="timeout")  # fmt: skip
         if text.error:
             notes.append(f"pdf-unreadable:{text.error}")
             continue

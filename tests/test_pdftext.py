@@ -80,3 +80,11 @@ def test_readers_queue_beyond_the_limit_and_each_loop_has_its_own(monkeypatch):
     for _ in range(2):  # a second event loop gets a fresh limit, not the first loop's semaphore
         first, second = run(both())
         assert (first.pages, second.pages) == (("one",), ("two",))
+
+
+def test_the_pdfs_of_one_request_share_one_deadline():
+    slow = pdf_bytes("page")
+    pages = run(read_pdfs([(f"file:{i}.pdf", f"binary:{i}.pdf", slow) for i in range(3)], max_chars=1000,
+                          timeout=0.0))  # fmt: skip
+    assert pages.segments == () and pages.settled == frozenset()
+    assert pages.notes == ("pdf-unreadable:timeout",)
