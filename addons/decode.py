@@ -33,7 +33,9 @@ WHOLE_TEXT = 8192  # below this size the decoded view is the whole text
 # shape: in base64 of ASCII text every 4-character group starts with [C-DI-Za-f] (the top six
 # bits of a byte 0x09-0x7e) followed by [AC-HQS-Xgi-nwy-z0-3]; in hex every byte starts with 2-7
 # (or is \\t \\n \\r). Random ids, hashes and identifiers rarely have that shape, so the
-# candidate search stays cheap. (Base64/hex of non-ASCII text is not decoded: a known gap.)
+# candidate search stays cheap. Text in other scripts is found through its ASCII stretches: a card
+# number, an id or a key inside base64 of Chinese or Russian text is 12+ ASCII bytes, so its quads
+# have the shape, the run is grown to the whole token and decoded as UTF-8 (tests/test_scan.py).
 _B64_QUAD = r"[C-DI-Za-f][AC-HQS-Xgi-nwy-z0-3][A-Za-z0-9+/_\-]{2}"
 _B64_SHAPE = rf"(?:{_B64_QUAD}){{4,}}"
 _HEX_SHAPE = r"(?:[2-7][0-9A-Fa-f]|0[9aAdD]){8,}|(?:\\x(?:[2-7][0-9A-Fa-f]|0[9aAdD])){4,}"

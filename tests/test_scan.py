@@ -619,3 +619,11 @@ def test_a_value_under_a_positional_key_is_not_counted_again_in_its_joined_sibli
     found = json_findings(shipped, {grouped(visa_number()): f"card {value} here", "b": "other text here"})
     cards = [(f.where, f.count) for f in found if f.detector_id == "fin-card-number"]
     assert cards == [("json:$[#0]", 1), ("json:{keys}", 1)]
+
+
+@pytest.mark.parametrize("wrap", ["客户的信用卡号码是{}，请尽快处理", "Номер карты клиента: {} — срочно",
+                                  "カード番号は{}です"])
+def test_values_in_base64_of_text_in_other_scripts_are_found(scanner, wrap):
+    encoded = base64.b64encode(wrap.format("4111 1111 1111 1111").encode()).decode()
+    found = [f for f in scan(scanner, f"payload={encoded}").findings if f.detector_id == "fin-card-visa"]
+    assert [f.view for f in found] == ["decoded:base64"]
