@@ -133,7 +133,12 @@ def _fingerprinter(key: str | None, certs: Path):
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from addons.documents import is_document
     from addons.model import Segment
+    from addons.pdftext import is_pdf
+    from addons.scanjob import ScanJob
 
     ruleset = _load_rules(args.rules)
     if ruleset is None:
@@ -159,33 +164,16 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 print(json.dumps({"line": number, "findings": out}), flush=False)
         return 0
     data = sys.stdin.buffer.read() if args.file in (None, "-") else Path(args.file).read_bytes()
-    segments = _file_segments(data)
-    if segments is None:
-        findings = findings_for(data.decode("utf-8", errors="replace"))
+    if is_document(data) or is_pdf(data):  # the proxy's own job: office text parts, PDF pages
+        job = ScanJob(data, None, None, ruleset, fp, max_scan=64 << 20, max_decompressed=256 << 20, reuse=False)
+        report = asyncio.run(job.with_pdfs())
+        for note in report.not_inspected:
+            print(f"shadowgate: not inspected: {note}", file=sys.stderr)
+        findings = [f.to_log() for f in report.findings]
     else:
-        findings = [f.to_log() for f in ruleset.scanner.scan(segments, fingerprinter=fp).findings]
+        findings = findings_for(data.decode("utf-8", errors="replace"))
     print(json.dumps({"findings": findings}, indent=2))
     return 1 if findings and args.exit_code else 0
-
-
-def _file_segments(data: bytes) -> list | None:
-    """An office document's or a PDF's text segments (`where` names the part or page); None for text."""
-    import asyncio
-
-    from addons.documents import is_document
-    from addons.extract import extract_segments
-    from addons.pdftext import is_pdf
-    from addons.pdftext import read_pdfs
-
-    if not (is_document(data) or is_pdf(data)):
-        return None
-    extraction = extract_segments(data, content_type=None, content_encoding=None, max_bytes=64 << 20,
-                                  max_decompressed=256 << 20)  # fmt: skip
-    pages = asyncio.run(read_pdfs(extraction.pdfs, max_chars=64 << 20)) if extraction.pdfs else None
-    for note in (*extraction.not_inspected, *(pages.notes if pages else ())):
-        if not (pages and note in pages.settled):
-            print(f"shadowgate: not inspected: {note}", file=sys.stderr)
-    return [*extraction.segments, *(pages.segments if pages else ())]
 
 
 def cmd_fingerprint(args: argparse.Namespace) -> int:

@@ -12,7 +12,6 @@ import logging
 import os
 from collections.abc import Awaitable
 from collections.abc import Callable
-from dataclasses import dataclass
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,8 +23,6 @@ from mitmproxy.utils import human
 from addons.classify import declared_length
 from addons.classify import expects_body
 from addons.classify import lower_headers
-from addons.extract import Extraction
-from addons.extract import extract_segments
 from addons.fingerprint import DEFAULT_KEY_FILE
 from addons.fingerprint import Fingerprinter
 from addons.fingerprint import load_or_create_key
@@ -35,10 +32,6 @@ from addons.model import Action
 from addons.model import Decision
 from addons.model import Mode
 from addons.model import ScanReport
-from addons.model import Segment
-from addons.pdftext import PDF_MAGIC
-from addons.pdftext import PdfPages
-from addons.pdftext import read_pdfs
 from addons.redact import redact_body
 from addons.respond import BlockResponse
 from addons.respond import build_block
@@ -46,6 +39,7 @@ from addons.respond import build_redirect
 from addons.respond import client_kind
 from addons.rules import RuleSet
 from addons.rulestore import RuleStore
+from addons.scanjob import ScanJob
 from addons.urlquery import is_query_finding
 from addons.urlquery import query_segments
 from addons.urlquery import redact_query
@@ -54,66 +48,9 @@ from addons.urlquery import split_query
 log = logging.getLogger(__name__)
 
 MCP_BODY_LIMIT = 1 << 20
-NO_PAGES = PdfPages()
 
 
 type McpBlocker = Callable[[http.HTTPFlow, FlowState, Decision], bool]
-
-
-@dataclass(frozen=True, slots=True)
-class ScanJob:
-    """Extract and scan one body: touches no flow and no addon state, so it may run in any thread."""
-
-    body: bytes
-    content_type: str | None
-    content_encoding: str | None
-    ruleset: RuleSet
-    fingerprinter: Fingerprinter
-    max_scan: int
-    max_decompressed: int
-    reuse: bool = True
-    query: tuple[Segment, ...] = ()  # the URL's query parameters (urlquery.query_segments)
-    not_inspected: tuple[str, ...] = ()  # already known (a body that is not scanned)
-
-    @property
-    def size(self) -> int:
-        return len(self.body)
-
-    @property
-    def may_hold_pdf(self) -> bool:
-        """Whether the body may be or carry a PDF (then `with_pdfs` reads it; a plain call notes it unread)."""
-        return PDF_MAGIC in self.body
-
-    def extract(self) -> Extraction:
-        return extract_segments(
-            self.body,
-            content_type=self.content_type,
-            content_encoding=self.content_encoding,
-            max_bytes=self.max_scan,
-            max_decompressed=self.max_decompressed,
-        )
-
-    def scan(self, extraction: Extraction, pdfs: PdfPages = NO_PAGES) -> ScanReport:
-        segments = (*self.query, *extraction.segments, *pdfs.segments)
-        report = self.ruleset.scanner.scan(segments, fingerprinter=self.fingerprinter,
-                                           max_bytes=self.max_scan, reuse=self.reuse)  # fmt: skip
-        unread = (n for n in extraction.not_inspected if n not in pdfs.settled)
-        notes = (*self.not_inspected, *unread, *pdfs.notes, *report.not_inspected)
-        return ScanReport(
-            findings=report.findings,
-            scanned_bytes=report.scanned_bytes,
-            truncated=report.truncated or extraction.truncated or pdfs.truncated,
-            not_inspected=tuple(dict.fromkeys(notes)),
-        )
-
-    def __call__(self) -> ScanReport:
-        return self.scan(self.extract())
-
-    async def with_pdfs(self) -> ScanReport:
-        """Extract, read the PDFs in child processes (pdftext.py; the event loop stays free), then scan."""
-        extraction = self.extract()
-        pages = await read_pdfs(extraction.pdfs, max_chars=self.max_scan) if extraction.pdfs else NO_PAGES
-        return self.scan(extraction, pages)
 
 
 def respond_with(flow: http.HTTPFlow, reply: BlockResponse) -> None:
