@@ -59,9 +59,12 @@ _PRINTABLE = bytes(sorted(frozenset(range(0x20, 0x7F)) | {9, 10, 13}))
 
 
 def _text_ok(data: bytes) -> str | None:
-    """Decoded bytes as text when they look like text (UTF-8, ≥ 90 % printable), else None."""
-    if len(data) < 4:
-        return None
+    """Decoded bytes as text when they look like text (at least 4 bytes, see `printable_text`), else None."""
+    return printable_text(data) if len(data) >= 4 else None
+
+
+def printable_text(data: bytes) -> str | None:
+    """The bytes as text when they read as text (valid UTF-8, at least 90 % printable), else None."""
     if data.isascii():
         bad = len(data.translate(None, _PRINTABLE))
         return data.decode("ascii") if bad * 10 <= len(data) else None

@@ -21,6 +21,8 @@ import zlib
 from dataclasses import dataclass
 from dataclasses import field
 
+from addons.decode import printable_text
+
 MAX_DEPTH = 32
 _ENVELOPED = ("application/grpc", "application/connect+")
 _PLAIN = ("application/proto", "application/protobuf", "application/x-protobuf", "application/vnd.google.protobuf",
@@ -49,16 +51,6 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
             return value, i + 1
         shift += 7
     return -1, pos
-
-
-def _as_text(chunk: bytes) -> str | None:
-    """The chunk as a string when it reads as text (valid UTF-8, at least 90 % printable)."""
-    try:
-        text = chunk.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    bad = sum(1 for c in text if not (c.isprintable() or c in "\t\r\n"))
-    return text if bad * 10 <= len(text) else None
 
 
 class _Budget:
@@ -100,7 +92,7 @@ def _walk(buf: bytes, depth: int, out: list[str], budget: _Budget) -> bool:
             inner: list[str] = []
             if chunk and depth < MAX_DEPTH and _walk(chunk, depth + 1, inner, budget) and inner:
                 out.extend(inner)
-            elif chunk and (text := _as_text(chunk)) is not None:
+            elif chunk and (text := printable_text(chunk)) is not None:
                 out.append(text)
         else:  # groups (3, 4) are long deprecated; 6 and 7 do not exist
             return False
