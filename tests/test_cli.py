@@ -70,24 +70,12 @@ def test_scan_jsonl_keeps_input_order_and_never_prints_values(rules_copy, tmp_pa
 
 
 def test_scan_reads_office_documents_and_pdfs(rules_copy, tmp_path):
-    import io
-
-    import docx
-    import fpdf
+    from tests import uploads
 
     card = luhn_card()
     grouped = " ".join(card[i:i + 4] for i in range(0, 16, 4))
-    document = docx.Document()
-    document.add_paragraph(f"Refund card {grouped} please.")
-    buffer = io.BytesIO()
-    document.save(buffer)
-    (tmp_path / "refund.docx").write_bytes(buffer.getvalue())
-    pdf = fpdf.FPDF()
-    pdf.set_font("helvetica", size=12)
-    for text in ("Cover page", f"Refund card {grouped} please."):
-        pdf.add_page()
-        pdf.multi_cell(w=0, text=text)
-    (tmp_path / "refund.pdf").write_bytes(bytes(pdf.output()))
+    (tmp_path / "refund.docx").write_bytes(uploads.docx_bytes(f"Refund card {grouped} please."))
+    (tmp_path / "refund.pdf").write_bytes(uploads.pdf_bytes("Cover page", f"Refund card {grouped} please."))
     for name, where in (("refund.docx", "document#word/document.xml"), ("refund.pdf", "document#page2")):
         result = shadowgate("scan", "--rules", str(rules_copy), "--key", str(tmp_path / "k"), str(tmp_path / name))
         found = [f for f in json.loads(result.stdout)["findings"] if f["detector"] == "fin-card-number"]

@@ -203,24 +203,21 @@ def test_a_card_number_in_a_spreadsheet_cell_is_found_and_cannot_be_redacted():
     from addons.redact import redact_body
     from addons.ruleyaml import Problems
     from addons.ruleyaml import read_rule_files
+    from tests import uploads
     from tests.integration import fakes
 
     number = fakes.visa_number()
-    book = openpyxl.Workbook()
-    book.active.append(["Customer", "Card number"])
-    book.active.append(["Ada Lovelace", fakes.grouped(number)])
-    out = io.BytesIO()
-    book.save(out)
+    data = uploads.xlsx_bytes(["Customer", "Card number"], ["Ada Lovelace", fakes.grouped(number)])
     rules = Path(__file__).resolve().parent.parent / "rules" / "detectors"
     problems = Problems()
     scanner = build_scanner(read_rule_files(rules, "detectors", problems, "rules/detectors"), problems,
                             rules_dir=rules, run_examples=False)  # fmt: skip
-    report = scanner.scan(_extract(out.getvalue(), "application/octet-stream").segments,
+    report = scanner.scan(_extract(data, "application/octet-stream").segments,
                           fingerprinter=Fingerprinter(bytes(32)))  # fmt: skip
     cards = [f for f in report.findings if f.detector_id == "fin-card-number"]
     assert [(f.where, f.view) for f in cards] == [("document#xl/worksheets/sheet1.xml", "raw")]
     assert number[-4:] in cards[0].preview and number not in cards[0].preview
-    assert redact_body(out.getvalue(), content_type="application/octet-stream", findings=cards) is None
+    assert redact_body(data, content_type="application/octet-stream", findings=cards) is None
 
 
 def test_documents_inside_an_archive_draw_on_the_archive_budget():

@@ -5,21 +5,11 @@ from __future__ import annotations
 import asyncio
 import weakref
 
-import fpdf
-
 from addons.extract import extract_segments
 from addons.pdftext import is_pdf
 from addons.pdftext import read_pdf
 from addons.pdftext import read_pdfs
-
-
-def pdf_bytes(*pages: str) -> bytes:
-    doc = fpdf.FPDF()
-    doc.set_font("helvetica", size=12)
-    for text in pages:
-        doc.add_page()
-        doc.multi_cell(w=0, text=text)
-    return bytes(doc.output())
+from tests.uploads import pdf_bytes
 
 
 def run(coro):

@@ -23,6 +23,8 @@ from tests.integration.proxy import ROOT
 from tests.integration.proxy import SHADOWGATE
 from tests.integration.proxy import add_first_policy
 from tests.integration.proxy import child_env
+from tests.uploads import pdf_bytes
+from tests.uploads import xlsx_bytes
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("proxy-dlp")]
 
@@ -297,22 +299,9 @@ def test_redact_policy_rewrites_the_query(redact_proxy, upstream, card_detector)
 # --- office documents uploaded to an AI app -------------------------------------------------------------
 
 
-def _spreadsheet(*rows: list[str]) -> bytes:
-    import io
-
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
 def test_openai_sdk_spreadsheet_upload_with_a_card_number_is_blocked(proxy, upstream, card_detector):
     number = fakes.visa_number()
-    data = _spreadsheet(["Customer", "Card number"], ["Ada Lovelace", fakes.grouped(number)])
+    data = xlsx_bytes(["Customer", "Card number"], ["Ada Lovelace", fakes.grouped(number)])
     with pytest.raises(openai.PermissionDeniedError) as info:
         openai_client(proxy).files.create(file=("customers.xlsx", data), purpose="assistants")
 
@@ -326,7 +315,7 @@ def test_openai_sdk_spreadsheet_upload_with_a_card_number_is_blocked(proxy, upst
 
 
 def test_openai_sdk_clean_spreadsheet_upload_reaches_upstream(proxy, upstream):
-    data = _spreadsheet(["Region", "Revenue"], ["EMEA", "1200"])
+    data = xlsx_bytes(["Region", "Revenue"], ["EMEA", "1200"])
     openai_client(proxy).files.create(file=("regions.xlsx", data), purpose="assistants")
 
     [received] = upstream.requests_to("api.openai.com")
@@ -338,20 +327,9 @@ def test_openai_sdk_clean_spreadsheet_upload_reaches_upstream(proxy, upstream):
     assert shadowgate["dlp"]["not_inspected"] == [] and shadowgate["dlp"]["scanned_bytes"] > 0
 
 
-def _pdf(*pages: str) -> bytes:
-    import fpdf
-
-    doc = fpdf.FPDF()
-    doc.set_font("helvetica", size=12)
-    for text in pages:
-        doc.add_page()
-        doc.multi_cell(w=0, text=text)
-    return bytes(doc.output())
-
-
 def test_openai_sdk_pdf_upload_with_a_card_number_is_blocked(proxy, upstream, card_detector):
     number = fakes.visa_number()
-    data = _pdf("Refund request", f"Please refund the customer's card {fakes.grouped(number)} today.")
+    data = pdf_bytes("Refund request", f"Please refund the customer's card {fakes.grouped(number)} today.")
     with pytest.raises(openai.PermissionDeniedError) as info:
         openai_client(proxy).files.create(file=("refund.pdf", data, "application/pdf"), purpose="user_data")
 
@@ -366,7 +344,8 @@ def test_openai_sdk_pdf_upload_with_a_card_number_is_blocked(proxy, upstream, ca
 def test_openai_sdk_clean_pdf_is_read_and_forwarded_and_a_broken_one_is_noted(proxy, upstream):
     earlier = {e["metadata"]["uid"] for e in proxy.events()}
     client = openai_client(proxy)
-    client.files.create(file=("plan.pdf", _pdf("Launch plan for the spring"), "application/pdf"), purpose="user_data")
+    plan = pdf_bytes("Launch plan for the spring")
+    client.files.create(file=("plan.pdf", plan, "application/pdf"), purpose="user_data")
     client.files.create(file=("broken.pdf", b"%PDF-1.7\n" + b"\x00junk" * 200, "application/pdf"),
                         purpose="user_data")  # fmt: skip
 
@@ -405,7 +384,7 @@ def test_redact_policy_rewrites_a_text_file_upload_in_place(redact_proxy, upstre
 
 def test_redact_policy_blocks_a_document_it_cannot_rewrite(redact_proxy, upstream, card_detector):
     number = fakes.visa_number()
-    data = _spreadsheet(["Customer", "Card number"], ["Ada Lovelace", fakes.grouped(number)])
+    data = xlsx_bytes(["Customer", "Card number"], ["Ada Lovelace", fakes.grouped(number)])
     with pytest.raises(openai.PermissionDeniedError) as info:
         openai_client(redact_proxy).files.create(file=("customers.xlsx", data), purpose="assistants")
 
