@@ -362,18 +362,23 @@ def spell_digits(text: str, parent: OffsetMap | None = None, spots: list[tuple[i
                 runs.append((run.start(), run.end(), digits))
     if not runs:
         return None
+    return _rewritten(text, [pieces for _, _, pieces in runs], parent)  # separators, "double"/"triple" dropped
+
+
+def _rewritten(text: str, runs: list[list[tuple[int, int, str]]], parent: OffsetMap | None = None):
+    """A view of `text` (windows around the runs in a large text) in which each run, a sorted list of
+    (start, end, replacement) pieces, becomes its pieces: the text between a run's pieces is dropped."""
     b = ViewBuilder(text)
     i = 0
-    for ws, we in windows_around([(s, e) for s, e, _ in runs], len(text)):
+    for ws, we in windows_around([(run[0][0], run[-1][1]) for run in runs], len(text)):
         if b._vpos:
             b._piece(GAP, ws, ws, False)
         pos = ws
-        while i < len(runs) and runs[i][1] <= we:
-            for k, (s, e, d) in enumerate(runs[i][2]):
-                if k == 0:  # separators and "double"/"triple" between the digits are dropped
-                    b.copy(pos, s)
-                b.replace(s, e, d)
-                pos = e
+        while i < len(runs) and runs[i][-1][1] <= we:
+            b.copy(pos, runs[i][0][0])
+            for s, e, piece in runs[i]:
+                b.replace(s, e, piece)
+            pos = runs[i][-1][1]
             i += 1
         b.copy(pos, we)
     return b.build(parent)
@@ -426,22 +431,8 @@ def despace(text: str, ends: list[int] | None = None) -> tuple[str, OffsetMap, t
                 runs.append(run.span())
     if not runs:
         return None
-    b = ViewBuilder(text)
-    i = 0
-    for ws, we in windows_around(runs, len(text)):
-        if b._vpos:
-            b._piece(GAP, ws, ws, False)
-        pos = ws
-        while i < len(runs) and runs[i][1] <= we:
-            s, e = runs[i]
-            b.copy(pos, s)
-            for k in range(s, e):
-                if not text[k].isspace():
-                    b.copy(k, k + 1)
-            pos = e
-            i += 1
-        b.copy(pos, we)
-    view, omap = b.build()
+    view, omap = _rewritten(text, [[(k, k + 1, text[k]) for k in range(s, e) if not text[k].isspace()]
+                                   for s, e in runs])  # fmt: skip
     return view, omap, tuple(runs)
 
 
