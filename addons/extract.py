@@ -134,6 +134,14 @@ def _zstd(data: bytes, limit: int, notes: _Notes) -> bytes:
     return out
 
 
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def utf8_bom(data: bytes, encoding: str) -> bytes:
+    """The UTF-8 byte-order mark `data` starts with under `encoding`, or b"" (the text is read without it)."""
+    return UTF8_BOM if encoding.lower().replace("_", "-") in ("utf-8", "utf8") and data.startswith(UTF8_BOM) else b""
+
+
 def to_text(data: bytes, charset: str | None, notes: _Notes) -> str:
     name = charset or "utf-8"
     try:
@@ -141,8 +149,7 @@ def to_text(data: bytes, charset: str | None, notes: _Notes) -> str:
     except LookupError:
         notes.add("unknown-charset")
         name = "utf-8"
-    if name.lower().replace("_", "-") in ("utf-8", "utf8") and data[:3] == b"\xef\xbb\xbf":
-        data = data[3:]
+    data = data[len(utf8_bom(data, name)):]
     try:
         return data.decode(name)
     except UnicodeDecodeError:
@@ -321,12 +328,13 @@ def _multipart(data: bytes, boundary: str, seg_cls, charset, notes: _Notes, max_
         if docs is not None:
             out.extend(docs[:max(0, max_segments - len(out))])
             continue
+        unread = f"binary:{part.short}"
         if is_pdf(content):
-            notes.add(f"binary:{part.short}")
-            pdfs.append((part.label, f"binary:{part.short}", content))
+            notes.add(unread)
+            pdfs.append((part.label, unread, content))
             continue
         if _is_binary(part.ctype, content):
-            notes.add(f"binary:{part.short}")
+            notes.add(unread)
             continue
         out.append(seg_cls(part.label, to_text(content, part_charset(part, charset), notes)))
     return out

@@ -21,6 +21,7 @@ from addons.extract import join_siblings
 from addons.extract import multipart_parts
 from addons.extract import parse_content_type
 from addons.extract import part_charset
+from addons.extract import utf8_bom
 from addons.model import Finding
 from addons.params import param_wheres
 from addons.params import parse_params
@@ -185,9 +186,6 @@ def redact_params(text: str, findings: Sequence[Finding], prefix: str) -> str | 
     return urlencode(out)
 
 
-_BOM = b"\xef\xbb\xbf"
-
-
 def _redact_multipart(body: bytes, boundary: str, charset: str | None, findings: Sequence[Finding]) -> bytes | None:
     """Text parts rewritten in place (other parts and the delimiters byte for byte as sent); None when a
     finding is in a document or a PDF page (`#` in its `where`), in a part whose name is not unique, or
@@ -204,7 +202,7 @@ def _redact_multipart(body: bytes, boundary: str, charset: str | None, findings:
         part = parts[i]
         encoding = part_charset(part, charset) or "utf-8"
         content = part.content
-        bom = _BOM if encoding.lower().replace("_", "-") in ("utf-8", "utf8") and content.startswith(_BOM) else b""
+        bom = utf8_bom(content, encoding)
         try:
             new = redact_text(content[len(bom):].decode(encoding), spans[i])
             if new is None:
