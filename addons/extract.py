@@ -197,7 +197,10 @@ def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes
     keys: dict[str, None] = {}  # distinct non-empty keys, in document order
     budget = MAX_KEY_TEXT
 
-    def step(key: str, index: int) -> str:
+    def step(key: str | int, index: int) -> str:
+        """The path step to a member: `[3]` in a list, `.key` / `["k e y"]` / `[#n]` in an object."""
+        if type(key) is int:
+            return f"[{key}]"
         s = labels.get(key)
         if s is None:
             s = labels[key] = label_step(key) or ""
@@ -228,12 +231,12 @@ def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes
             if t is str:
                 strings.append(value)
                 if len(out) < max_segments:
-                    out.append(seg_cls(f"json:{path}{step(key, i) if is_dict else f'[{key}]'}", value))
+                    out.append(seg_cls(f"json:{path}{step(key, i)}", value))
             elif t is dict or t is list:
                 if value:
-                    walk(value, f"{path}{step(key, i) if is_dict else f'[{key}]'}", depth + 1)
+                    walk(value, f"{path}{step(key, i)}", depth + 1)
             elif t is int and abs(value) >= 100_000:
-                out.append(seg_cls(f"json:{path}{step(key, i) if is_dict else f'[{key}]'}", str(value)))
+                out.append(seg_cls(f"json:{path}{step(key, i)}", str(value)))
         if len(strings) >= 2 and len(out) < max_segments:
             joined, pieces = join_siblings(strings)
             if len(pieces) >= 2:
