@@ -79,10 +79,16 @@ def _near_bytes(rx, data: bytes, start: int, end: int) -> bool:
 
 
 def _around(rx, data: bytes, bs: int, be: int, w: int, ascii_: bool) -> bool:
-    """Whether a word of `rx` lies within `w` characters before byte `bs` or after byte `be`."""
-    if ascii_:
-        return _near_bytes(rx, data, bs - w, bs) or _near_bytes(rx, data, be, be + w)
-    return _near_bytes(rx, data, _back(data, bs, w), bs) or _near_bytes(rx, data, be, _fwd(data, be, w))
+    """Whether a word of `rx` lies within `w` characters before byte `bs` or after byte `be`. One RE2 call
+    over both sides and the value between them answers unless its leftmost word touches the value."""
+    before, after = (bs - w, be + w) if ascii_ else (_back(data, bs, w), _fwd(data, be, w))
+    size = len(data)
+    ms, me = rx.Match(_UNANCHORED, data, before - 1 if before > 0 else 0, after + 1 if after < size else size)[0]
+    if ms < 0:  # both sides' windows lie inside this one, and RE2 sees the same context around them
+        return False
+    if me <= bs + 1 or ms >= be - 1:  # wholly inside one side's window
+        return True
+    return _near_bytes(rx, data, before, bs) or _near_bytes(rx, data, be, after)
 
 
 _CONT = bytes(range(0x80, 0xC0))  # UTF-8 continuation bytes
@@ -236,11 +242,10 @@ def _in_decimal(text: str, value: str, s: int, e: int) -> bool:
     `+35236450.6`): the digits around a decimal point are no card, id or phone number."""
     if "." in value:
         return _DECIMAL.fullmatch(value) is not None
-    if sum(c in _DIGITS for c in value) * 5 < len(value) * 4:
+    if not (s >= 2 and text[s - 1] == "." and text[s - 2] in _DIGITS and value[:1] in _DIGITS
+            or e + 1 < len(text) and text[e] == "." and text[e + 1] in _DIGITS and value[-1:] in _DIGITS):
         return False
-    if s >= 2 and text[s - 1] == "." and text[s - 2] in _DIGITS and value[:1] in _DIGITS:
-        return True
-    return e + 1 < len(text) and text[e] == "." and text[e + 1] in _DIGITS and value[-1:] in _DIGITS
+    return sum(c in _DIGITS for c in value) * 5 >= len(value) * 4  # mostly digits
 
 
 class CheckState:

@@ -300,6 +300,7 @@ class Confirmer:
     relaxed: bool = False  # `loc` matches a superset (wide repeats opened)
     whole: int = -1  # the secret group when it spans the whole match, else -1
     exact: object | None = None  # capture-free exact _Regexp (with `whole` and `relaxed`)
+    least: int = 1  # the fewest characters a match consumes: a shorter rest of the window holds none
 
     def find(self, data: bytes, start: int, end: int, scale: int = 1) -> list:
         regexp = self.rx._regexp  # type: ignore[attr-defined]
@@ -309,7 +310,8 @@ class Confirmer:
         limit = self.width * scale
         whole = self.whole
         misses = 0
-        while pos <= end:
+        least = self.least
+        while end - pos >= least:
             if loc is not None:
                 where = loc.Match(_ANCHOR, data, pos, end)[0]
                 s0 = where[0]
@@ -569,6 +571,7 @@ def check_pattern(pattern: str, case_insensitive: bool, secret_group: int) -> tu
     if tree is not None and tree.getwidth()[0] == 0:
         return None, "pattern matches the empty string: it must consume at least one character"
     width = WINDOW_CAP if tree is None else min(int(tree.getwidth()[1]), WINDOW_CAP)
+    least = 1 if tree is None else max(1, min(int(tree.getwidth()[0]), WINDOW_CAP))
     relaxed = relax(pattern)
     source = relaxed if relaxed is not None else _no_captures(pattern) if rx.groups else None
     loc = exact = None
@@ -580,7 +583,7 @@ def check_pattern(pattern: str, case_insensitive: bool, secret_group: int) -> tu
                 exact = re2_compile(_no_captures(pattern), case_insensitive)._regexp
         except ValueError:
             loc, relaxed, exact, whole = None, None, None, -1
-    return Confirmer(rx, width, rx.groups, loc, relaxed is not None and loc is not None, whole, exact), None
+    return Confirmer(rx, width, rx.groups, loc, relaxed is not None and loc is not None, whole, exact, least), None
 
 
 # --- on-disk cache of compiled hyperscan databases ---------------------------------------------------
