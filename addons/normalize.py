@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 # Latin look-alikes NFKC leaves alone (Cyrillic, Greek, a few others), after TR39 confusables.
 _CONFUSABLES = {
@@ -107,9 +108,9 @@ class ViewBuilder:
         return "".join(self._parts), self._m
 
 
-@dataclass(frozen=True, slots=True)
-class View:
-    """A text to match in; `omap` None means the text is the segment's original text."""
+class View(NamedTuple):
+    """A text to match in; `omap` None means the text is the segment's original text. A named tuple:
+    the scanner makes one per segment per request, and a tuple is built in a third of the time."""
 
     name: str
     text: str
