@@ -208,6 +208,7 @@ def mx_clabe(value: str) -> bool | None:
 
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_VALUE = {c: i for i, c in enumerate(_B58)}
 
 
 def btc_address(value: str) -> bool | None:
@@ -217,11 +218,14 @@ def btc_address(value: str) -> bool | None:
     text = value.strip()
     if text[:3].lower() == "bc1":
         return _bech32_ok(text.lower()) if text in (text.lower(), text.upper()) else False
-    if not 25 <= len(text) <= 35 or text[0] not in "13" or any(c not in _B58 for c in text):
+    if not 25 <= len(text) <= 35 or text[0] not in "13":
         return False
     num = 0
     for c in text:
-        num = num * 58 + _B58.index(c)
+        digit = _B58_VALUE.get(c)
+        if digit is None:
+            return False
+        num = num * 58 + digit
     raw = num.to_bytes(25, "big") if num.bit_length() <= 200 else b""
     if len(raw) != 25:
         return False
