@@ -118,9 +118,9 @@ class Segment(NamedTuple):
     joined: bool = False  # built by joining sibling fields (no single span in the body)
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One detector's hit in one segment. Never holds the matched value."""
+class Finding(NamedTuple):
+    """One detector's hit in one segment. Never holds the matched value. A named tuple, like Segment:
+    one is built per finding on the scan's hot path."""
 
     detector_id: str
     category: str
