@@ -41,6 +41,7 @@ FIELDS: dict[str, Field] = {
     "enabled": Field("bool"),
     "keywords": Field("str_list"),
     "keywordless": Field("bool"),
+    "generic": Field("bool"),
     "pattern": Field("str"),
     "case_insensitive": Field("bool"),
     "secret_group": Field("int"),
@@ -88,6 +89,7 @@ class DetectorSpec:
     enabled: bool = True
     keywords: tuple[str, ...] = ()
     keywordless: bool = False
+    generic: bool = False  # a catch-all: yields to a specific detector of its category on the same value
     pattern: str | None = None
     case_insensitive: bool = False
     secret_group: int = 0
@@ -239,7 +241,8 @@ def parse_detector(
     return DetectorSpec(
         id=rid, name=val("name", ""), category=val("category", ""), severity=val("severity", ""),
         confidence=float(conf), enabled=enabled, keywords=tuple(dict.fromkeys(keywords)),
-        keywordless=keywordless, pattern=pattern, case_insensitive=val("case_insensitive", False),
+        keywordless=keywordless, generic=val("generic", False), pattern=pattern,
+        case_insensitive=val("case_insensitive", False),
         secret_group=sg, validator=validator, entropy_min=val("entropy_min"),
         context=context, negative=negative, min_count=val("min_count", 1),
         allow_values=_str_list(allow.get("values")), allow_patterns=_str_list(allow.get("patterns")),

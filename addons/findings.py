@@ -344,6 +344,18 @@ def check_candidates(cands, view: View, data: bytes, ascii_: bool, n: int, seg: 
 _VIEW_RANK = {"raw": 0, "joined": 1, "normalized": 2, "spelled-digits": 3}
 
 
+def _without_generic_repeats(hits: list[Hit]) -> list[Hit]:
+    """Hits without those of generic detectors (`generic: true`: a generic API key, a password
+    assignment, a bearer header) where a specific detector of the same category found an overlapping
+    value in the same segment: one secret, one finding, named after what it is."""
+    specific: dict[tuple[int, str], list[tuple[int, int]]] = {}
+    for h in hits:
+        if not h.det.spec.generic:
+            specific.setdefault((h.seg, h.det.spec.category), []).append((h.start, h.end))
+    return [h for h in hits if not h.det.spec.generic
+            or not any(s < h.end and h.start < e for s, e in specific.get((h.seg, h.det.spec.category), ()))]
+
+
 def finish(hits: list[Hit], fp: Fingerprinter) -> list[Finding]:
     """Dedupe (one occurrence seen in several views; joined repeats of sibling values), min_count, count;
     fingerprints of the values reported."""
@@ -373,6 +385,8 @@ def finish(hits: list[Hit], fp: Fingerprinter) -> list[Finding]:
         else:
             same.append(h)
         kept.append(h)
+    if any(h.det.spec.generic for h in kept):
+        kept = _without_generic_repeats(kept)
     per_det: dict[int, set[str]] = {}
     counts: dict[tuple[int, str], int] = {}
     for h in kept:

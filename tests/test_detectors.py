@@ -98,6 +98,8 @@ CASES = [
      "'examples'?)"),
     (GOOD.replace("      no_match: ['dmo_short']\n", ""),
      M(9) + "examples need at least one 'no_match' entry"),
+    (with_line(4, "keywords: [dmo_]", "generic: 'yes'\n    keywords: [dmo_]"),
+     M(7) + "field 'generic' must be true or false"),
     (GOOD + GOOD,
      "rules/detectors/x.yaml:12: duplicate detector id 'secret-demo-token' (first at rules/detectors/x.yaml:3)"),
     (GOOD.replace("secret-demo-token", "demo-token"),
@@ -109,6 +111,57 @@ CASES = [
 def test_problem_messages(tmp_path, body, expected):
     _, problems = load(tmp_path, body)
     assert any(p.startswith(expected) for p in problems), problems
+
+
+GENERIC = """\
+  - id: secret-demo-assignment
+    name: Any token assignment
+    category: secret
+    severity: medium
+    generic: true
+    keywords: [token]
+    pattern: 'token = ([A-Za-z0-9_]{20,40})'
+    secret_group: 1
+    examples:
+      match: ['token = zz${gen:A-Za-z0-9:24}']
+      no_match: ['token = short']
+  - id: pii-demo-assignment
+    name: The same shape in another category
+    category: pii
+    severity: low
+    keywords: [token]
+    pattern: 'token = ([A-Za-z0-9_]{20,40})'
+    secret_group: 1
+    examples:
+      match: ['token = zz${gen:A-Za-z0-9:24}']
+      no_match: ['token = short']
+"""
+
+
+def test_a_generic_detector_yields_to_a_specific_one_of_its_category_on_the_same_value(tmp_path):
+    import secrets
+
+    from addons.extract import extract_segments
+    from addons.fingerprint import Fingerprinter
+
+    scanner, problems = load(tmp_path, GOOD + GENERIC)
+    assert problems == []
+
+    def found(text: str) -> list[tuple[str, int, int]]:
+        ex = extract_segments(text.encode(), content_type="text/plain", content_encoding=None, max_bytes=1 << 20,
+                              max_decompressed=1 << 20)  # fmt: skip
+        report = scanner.scan(ex.segments, fingerprinter=Fingerprinter.ephemeral())
+        return sorted((f.detector_id, f.start, f.end) for f in report.findings)
+
+    key = "dmo_" + secrets.token_hex(12)
+    other = "zz" + secrets.token_hex(12)
+    # the specific token wins over the generic assignment; the other category keeps its own finding
+    assert found(f"token = {key}") == [("pii-demo-assignment", 8, 36), ("secret-demo-token", 8, 36)]
+    # without a specific detector's finding, the generic one is reported
+    assert found(f"token = {other}") == [("pii-demo-assignment", 8, 34), ("secret-demo-assignment", 8, 34)]
+    # a specific finding elsewhere in the text does not hide the generic one
+    assert [d for d, _, _ in found(f"token = {other} and {key}")] == [
+        "pii-demo-assignment", "secret-demo-assignment", "secret-demo-token"]
 
 
 def test_failing_detector_is_not_scanned(tmp_path):
