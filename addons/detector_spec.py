@@ -49,6 +49,7 @@ FIELDS: dict[str, Field] = {
     "entropy_min": Field("number"),
     "context": Field("map"),
     "negative": Field("map"),
+    "not_after": Field("str"),
     "min_count": Field("int"),
     "allow": Field("map"),
     "words_file": Field("str"),
@@ -97,6 +98,7 @@ class DetectorSpec:
     entropy_min: float | None = None
     context: ContextSpec | None = None
     negative: ContextSpec | None = None
+    not_after: str | None = None  # RE2: a candidate right after text ending in a match of it is dropped
     min_count: int = 1
     allow_values: tuple[str, ...] = ()
     allow_patterns: tuple[str, ...] = ()
@@ -211,6 +213,11 @@ def parse_detector(
             bad("validator", f"unknown validator '{validator}'{hint}")
     context = _context(record, "context", CONTEXT_FIELDS, problems, path, label)
     negative = _context(record, "negative", NEGATIVE_FIELDS, problems, path, label)
+    not_after = val("not_after")
+    if isinstance(not_after, str):
+        problem = _re2_problem(not_after)
+        if problem:
+            bad("not_after", f"not_after is not valid RE2: {problem}")
     allow = _sub(record, "allow", ALLOW_FIELDS, problems, path, label) or {}
     for p in _str_list(allow.get("patterns")):
         problem = _re2_problem(p)
@@ -244,7 +251,7 @@ def parse_detector(
         keywordless=keywordless, generic=val("generic", False), pattern=pattern,
         case_insensitive=val("case_insensitive", False),
         secret_group=sg, validator=validator, entropy_min=val("entropy_min"),
-        context=context, negative=negative, min_count=val("min_count", 1),
+        context=context, negative=negative, not_after=not_after, min_count=val("min_count", 1),
         allow_values=_str_list(allow.get("values")), allow_patterns=_str_list(allow.get("patterns")),
         allow_stopwords=tuple(w.lower() for w in _str_list(allow.get("stopwords"))),
         words=words, words_file=val("words_file"), edm_file=val("edm_file"),

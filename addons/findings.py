@@ -52,6 +52,7 @@ class Compiled:
     digit_run: bool = False  # national ids: a span continuing a longer digit run is not a candidate
     edm: bool = False
     inside: int = -1  # every match contains its keyword / anchor literal: the pattern's width, else -1
+    not_after: object | None = None  # low-level RE2 for `(?:not_after)\z`, run on the text before a candidate
 
 
 def near_rx(words: Iterable[str]):
@@ -139,6 +140,10 @@ def compile_detector(spec: DetectorSpec) -> tuple[Compiled | None, str | None]:
         allow_rx = tuple(re2_compile(p)._regexp for p in spec.allow_patterns)
     except ValueError as e:
         return None, f"allow pattern is not valid RE2: {e}"
+    try:
+        not_after = re2_compile(f"(?:{spec.not_after})\\z")._regexp if spec.not_after else None
+    except ValueError as e:
+        return None, f"not_after is not valid RE2: {e}"
     if len(allow_rx) > 1:  # one RE2 call per candidate instead of one per pattern
         try:
             allow_rx = (re2_compile("|".join(f"(?:{p})" for p in spec.allow_patterns))._regexp,)
@@ -152,7 +157,7 @@ def compile_detector(spec: DetectorSpec) -> tuple[Compiled | None, str | None]:
         frozenset(canonical(v) for v in spec.allow_values), allow_rx,
         near_rx(spec.context.words) if spec.context else None,
         near_rx(spec.negative.words) if spec.negative else None,
-        validator, digit_run=spec.category == "national-id", edm=spec.edm_file is not None,
+        validator, digit_run=spec.category == "national-id", edm=spec.edm_file is not None, not_after=not_after,
     ), None  # fmt: skip
 
 
@@ -248,6 +253,9 @@ def _in_decimal(text: str, value: str, s: int, e: int) -> bool:
     return sum(c in _DIGITS for c in value) * 5 >= len(value) * 4  # mostly digits
 
 
+NOT_AFTER_REACH = 256  # bytes before a candidate that a detector's `not_after` pattern sees
+
+
 class CheckState:
     """What the checks of one scan share: the fingerprinter, and values negative context rejected in
     plain views."""
@@ -299,6 +307,10 @@ def check_candidates(cands, view: View, data: bytes, ascii_: bool, n: int, seg: 
                 conf = 0.85
         if spec.entropy_min is not None and entropy(value) < spec.entropy_min:
             continue
+        if d.not_after is not None:  # RE2's `\z` holds only at the end of the text: search a copy
+            before = data[bs - NOT_AFTER_REACH if bs > NOT_AFTER_REACH else 0:bs]
+            if d.not_after.Match(_UNANCHORED, before, 0, len(before))[0][0] >= 0:  # type: ignore[attr-defined]
+                continue
         canon = canonical(value)
         if canon in d.allow_values:
             continue

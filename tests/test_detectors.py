@@ -98,6 +98,8 @@ CASES = [
      "'examples'?)"),
     (GOOD.replace("      no_match: ['dmo_short']\n", ""),
      M(9) + "examples need at least one 'no_match' entry"),
+    (with_line(4, "keywords: [dmo_]", "not_after: '(?<=x)y'\n    keywords: [dmo_]"),
+     M(7) + "not_after is not valid RE2"),
     (with_line(4, "keywords: [dmo_]", "generic: 'yes'\n    keywords: [dmo_]"),
      M(7) + "field 'generic' must be true or false"),
     (GOOD + GOOD,

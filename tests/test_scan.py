@@ -627,3 +627,15 @@ def test_values_in_base64_of_text_in_other_scripts_are_found(scanner, wrap):
     encoded = base64.b64encode(wrap.format("4111 1111 1111 1111").encode()).decode()
     found = [f for f in scan(scanner, f"payload={encoded}").findings if f.detector_id == "fin-card-visa"]
     assert [f.view for f in found] == ["decoded:base64"]
+
+
+def test_url_user_info_is_no_email_address_but_the_credential_is_still_found(shipped):
+    password = secrets.token_urlsafe(15).replace("-", "x").replace("_", "y")
+    found = lambda text: sorted((f.detector_id, f.start, f.end) for f in scan(shipped, text).findings)  # noqa: E731
+    text = f"DATABASE_URL=postgres://app:{password}@db.acme-corp.com:5432/prod"
+    at = text.index(password)
+    assert found(text) == [("secret-postgres-uri-password", at, at + len(password))]
+    assert found("git clone ssh://deploy@git.acme-corp.com/platform/api.git") == []
+    # an address after a URL, or in a mailto: link, is still one
+    assert found("see https://intranet.acme-corp.com/help or mail it-help@acme-corp.com") == [("contact-email", 48, 69)]
+    assert found('<a href="mailto:priya.raman@northwind-foods.co.uk">') == [("contact-email", 16, 49)]
