@@ -369,8 +369,8 @@ def _without_generic_repeats(hits: list[Hit]) -> list[Hit]:
 
 
 def finish(hits: list[Hit], fp: Fingerprinter) -> list[Finding]:
-    """Dedupe (one occurrence seen in several views; joined repeats of sibling values), min_count, count;
-    fingerprints of the values reported."""
+    """Dedupe (one occurrence seen in several views; joined repeats of sibling values; a generic detector's
+    repeat of a specific one's value), min_count, count; fingerprints of the values reported."""
     if not hits:
         return []
     rank = _VIEW_RANK
