@@ -115,44 +115,37 @@ def test_problem_messages(tmp_path, body, expected):
     assert any(p.startswith(expected) for p in problems), problems
 
 
-GENERIC = """\
-  - id: secret-demo-assignment
-    name: Any token assignment
-    category: secret
-    severity: medium
-    generic: true
+def assignment(rid: str, category: str, flags: str = "") -> str:
+    """A `token = <value>` detector record (the same shape in any category)."""
+    return f"""\
+  - id: {rid}
+    name: Token assignment ({category})
+    category: {category}
+    severity: medium{flags}
     keywords: [token]
-    pattern: 'token = ([A-Za-z0-9_]{20,40})'
+    pattern: 'token = ([A-Za-z0-9_]{{20,40}})'
     secret_group: 1
     examples:
-      match: ['token = zz${gen:A-Za-z0-9:24}']
-      no_match: ['token = short']
-  - id: pii-demo-assignment
-    name: The same shape in another category
-    category: pii
-    severity: low
-    keywords: [token]
-    pattern: 'token = ([A-Za-z0-9_]{20,40})'
-    secret_group: 1
-    examples:
-      match: ['token = zz${gen:A-Za-z0-9:24}']
+      match: ['token = zz${{gen:A-Za-z0-9:24}}']
       no_match: ['token = short']
 """
+
+
+GENERIC = assignment("secret-demo-assignment", "secret", "\n    generic: true") + assignment(
+    "pii-demo-assignment", "pii")
 
 
 def test_a_generic_detector_yields_to_a_specific_one_of_its_category_on_the_same_value(tmp_path):
     import secrets
 
-    from addons.extract import extract_segments
     from addons.fingerprint import Fingerprinter
+    from addons.model import Segment
 
     scanner, problems = load(tmp_path, GOOD + GENERIC)
     assert problems == []
 
     def found(text: str) -> list[tuple[str, int, int]]:
-        ex = extract_segments(text.encode(), content_type="text/plain", content_encoding=None, max_bytes=1 << 20,
-                              max_decompressed=1 << 20)  # fmt: skip
-        report = scanner.scan(ex.segments, fingerprinter=Fingerprinter.ephemeral())
+        report = scanner.scan([Segment("body", text)], fingerprinter=Fingerprinter.ephemeral())
         return sorted((f.detector_id, f.start, f.end) for f in report.findings)
 
     key = "dmo_" + secrets.token_hex(12)
