@@ -34,6 +34,7 @@ from addons.ruleyaml import read_rule_files
 
 NAIVE_MAX = 256 << 10
 FINDING_EVERY = 4096  # bytes of text per sprinkled finding, on average
+SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules" / "detectors"
 SIZES = {"1KB": 1 << 10, "64KB": 64 << 10, "1MB": 1 << 20}
 KINDS = ("prose", "chat-json", "source", "logs")  # the target set: the aggregate rows are over these
 EXTRA_KINDS = ("prose-intl",)  # reported beside them: European-language prose (every few words non-ASCII)
@@ -388,7 +389,7 @@ def conversation_markdown(c: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m addons.bench", description=__doc__)
-    ap.add_argument("--rules", default=str(Path(__file__).resolve().parent.parent / "rules" / "detectors"))
+    ap.add_argument("--rules", default=str(SHIPPED_RULES))
     ap.add_argument("--quick", action="store_true", help="shorter timing loops")
     ap.add_argument("--json", action="store_true", help="print raw results as JSON")
     ap.add_argument("--compare", metavar="CHECKOUT", help="also time the engine of another checkout (before)")

@@ -75,9 +75,8 @@ def _record(scanner, run) -> tuple[list[bytes], list[tuple]]:
 
 
 def floor_rows(every: int = bench.FINDING_EVERY, min_s: float = 1.0) -> list[dict]:
-    rules = Path(__file__).resolve().parent.parent / "rules" / "detectors"
     with tempfile.TemporaryDirectory() as tmp:
-        files, scanner, *_ = bench._build(rules, Path(tmp) / "rules")
+        files, scanner, *_ = bench._build(bench.SHIPPED_RULES, Path(tmp) / "rules")
     fp = Fingerprinter(bytes(32))
     rows = []
     for size, kind, body, ctype in bench.bodies(bench._examples(files), every):

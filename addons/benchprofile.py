@@ -41,8 +41,8 @@ def loop(size: str, seconds: float, every: int) -> None:
     """Scan the bench bodies of `size` until `seconds` have passed (the child py-spy samples)."""
     from addons.fingerprint import Fingerprinter
 
-    files, scanner, _, _, _ = bench._build(Path(__file__).resolve().parent.parent / "rules" / "detectors",
-                                           Path(tempfile.mkdtemp()))  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        files, scanner, *_ = bench._build(bench.SHIPPED_RULES, Path(tmp) / "rules")
     fp = Fingerprinter(bytes(32))
     engines = [bench._engine(scanner, fp, body, ctype) for s, kind, body, ctype in
                bench.bodies(bench._examples(files), every) if s == size and kind in bench.KINDS]  # fmt: skip
