@@ -568,10 +568,10 @@ def check_pattern(pattern: str, case_insensitive: bool, secret_group: int) -> tu
     if secret_group > rx.groups:
         return None, f"secret_group {secret_group} but the pattern has {rx.groups} group(s)"
     tree = _parse(pattern)
-    if tree is not None and tree.getwidth()[0] == 0:
+    fewest, most = (int(w) for w in tree.getwidth()) if tree is not None else (1, WINDOW_CAP)
+    if fewest == 0:
         return None, "pattern matches the empty string: it must consume at least one character"
-    width = WINDOW_CAP if tree is None else min(int(tree.getwidth()[1]), WINDOW_CAP)
-    least = 1 if tree is None else max(1, min(int(tree.getwidth()[0]), WINDOW_CAP))
+    width, least = min(most, WINDOW_CAP), min(fewest, WINDOW_CAP)
     relaxed = relax(pattern)
     source = relaxed if relaxed is not None else _no_captures(pattern) if rx.groups else None
     loc = exact = None
