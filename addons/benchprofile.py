@@ -29,7 +29,7 @@ STAGES = (
     ("pybind11::cpp_function::dispatcher", "RE2 calls (pybind11 and RE2)"),
     ("Confirmer.find", "pattern confirmation (find, RE2 included)"),
     ("check_candidates", "candidate checks"),
-    ("entropy", "  of which entropy"),
+    ("at_least", "  of which entropy"),
     ("_around", "  of which context / negative words"),
     ("Scanner._extra_views", "derived views (normalized, decoded, spelled)"),
     ("finish", "finish (dedupe, counts, HMAC, previews)"),

@@ -10,12 +10,12 @@ segment; the HMAC is computed once per distinct canonical value.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from addons import entropy
 from addons.detector_spec import DetectorSpec
 from addons.fingerprint import Fingerprinter
 from addons.fingerprint import canonical
@@ -161,20 +161,6 @@ def compile_detector(spec: DetectorSpec) -> tuple[Compiled | None, str | None]:
     ), None  # fmt: skip
 
 
-_CLOG = [0.0] + [c * math.log2(c) for c in range(1, 4097)]
-_LOG2 = [0.0] + [math.log2(c) for c in range(1, 4097)]
-
-
-def entropy(value: str) -> float:
-    """Shannon entropy in bits per character."""
-    n = len(value)
-    if not n:
-        return 0.0
-    if n > 4096:
-        return -sum(c / n * math.log2(c / n) for c in map(value.count, set(value)))
-    return _LOG2[n] - sum(map(_CLOG.__getitem__, map(value.count, set(value)))) / n
-
-
 def mask(value: str, canon: str | None = None) -> str:
     """Masked preview: `••••1111` for digit values, else ≤ 4 leading and ≤ 2 trailing characters."""
     canon = canonical(value) if canon is None else canon
@@ -305,7 +291,7 @@ def check_candidates(cands, view: View, data: bytes, ascii_: bool, n: int, seg: 
                 continue
             if verdict is True and conf < 0.85:
                 conf = 0.85
-        if spec.entropy_min is not None and entropy(value) < spec.entropy_min:
+        if spec.entropy_min is not None and not entropy.at_least(value, spec.entropy_min):
             continue
         if d.not_after is not None:  # RE2's `\z` holds only at the end of the text: search a copy
             before = data[bs - NOT_AFTER_REACH if bs > NOT_AFTER_REACH else 0:bs]

@@ -7,28 +7,21 @@ the path, and any long random-looking segment (a heuristic that needs no rule).
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from collections.abc import Iterable
 
+from addons import entropy
 from addons.model import Finding
 
 TOKENISH = re.compile(r"[A-Za-z0-9_\-]{24,}")
 MIN_ENTROPY = 3.5  # bits per character; dictionary words and UUID-free slugs stay below
 
 
-def _entropy(text: str) -> float:
-    counts = Counter(text)
-    n = len(text)
-    return -sum(c / n * math.log2(c / n) for c in counts.values())
-
-
 def _random_looking(segment: str) -> bool:
     has_digit = any(c.isdigit() for c in segment)
     has_alpha = any(c.isalpha() for c in segment)
     floor = MIN_ENTROPY if len(segment) < 32 else MIN_ENTROPY - 0.5  # long hex keys top out near 4 bits
-    return has_digit and has_alpha and _entropy(segment) >= floor
+    return has_digit and has_alpha and entropy.at_least(segment, floor)
 
 
 def safe_path(path: str, findings: Iterable[Finding] = ()) -> str:

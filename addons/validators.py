@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import calendar
 import datetime
-import math
 import re
 from collections import Counter
 from collections.abc import Callable
+
+from addons import entropy as entropy_floor
 
 type Validator = Callable[[str], bool | None]
 
@@ -983,18 +984,10 @@ def date_plausible(value: str) -> bool | None:
     return False
 
 
-def shannon_entropy(text: str) -> float:
-    if not text:
-        return 0.0
-    counts = Counter(text)
-    n = len(text)
-    return -sum(c / n * math.log2(c / n) for c in counts.values())
-
-
 def entropy(value: str) -> bool | None:
     """Random-looking token: False below 3.0 bits/char, for short values or runs; None otherwise."""
     text = value.strip()
-    if len(text) < 8 or shannon_entropy(text) < 3.0:
+    if len(text) < 8 or not entropy_floor.at_least(text, 3.0):
         return False
     return None
 

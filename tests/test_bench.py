@@ -89,13 +89,13 @@ def test_profile_shares_count_a_sample_once_per_stage_on_its_stack():
 
     raw = "\n".join([
         "<module> (x.py:1);Scanner.scan (addons/scan.py:3);Locator.run (addons/matchers.py:5);0x7f (hs.so) 6",
-        "<module> (x.py:1);check_candidates (addons/findings.py:9);entropy (addons/findings.py:2) 3",
+        "<module> (x.py:1);check_candidates (addons/findings.py:9);at_least (addons/entropy.py:2) 3",
         "<module> (x.py:1);finish (addons/findings.py:4);finish (addons/findings.py:5) 1",
         "py-spy noise without a count",
     ])  # fmt: skip
     total, pct = shares(raw)
     assert total == 10
     assert pct["Locator.run"] == 60.0
-    assert pct["check_candidates"] == pct["entropy"] == 30.0
+    assert pct["check_candidates"] == pct["at_least"] == 30.0
     assert pct["finish"] == 10.0  # two frames of one function in one sample count once
     assert pct["extract_segments"] == 0.0

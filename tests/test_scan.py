@@ -174,6 +174,24 @@ def test_allowlists_negative_entropy(scanner):
     assert not scan(scanner, "AKIAAAAAAAAAAAAAAAAA").findings  # entropy
 
 
+def test_entropy_floor_decided_by_bounds_agrees_with_the_exact_sum():
+    import random
+    import string
+
+    from addons.entropy import at_least
+    from addons.entropy import bits_per_char
+
+    rng = random.Random(11)
+    alphabets = (string.digits, string.ascii_letters + string.digits, "ab", "abc", string.printable, "xyz0")
+    for _ in range(20_000):
+        n = rng.randint(0, 130)
+        value = "".join(rng.choice(rng.choice(alphabets)) for _ in range(n))
+        if n and rng.random() < 0.3:  # one character taking the repeats: the lower bound's own case
+            value = value[: n // 2] + value[0] * (n - n // 2)
+        floor = rng.choice([0.0, 1.0, 2.5, 3.0, 3.5, 4.0, 4.5, bits_per_char(value)])
+        assert at_least(value, floor) is (bits_per_char(value) >= floor), (value, floor)
+
+
 def test_min_count_and_required_context(scanner):
     assert not scan(scanner, "patient REC-1234").findings
     assert not scan(scanner, "REC-1234 REC-5678").findings  # no context word
