@@ -190,60 +190,88 @@ def label_step(key: str) -> str | None:
 
 def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes) -> list:
     """String leaves (and long integers) in document order, plus one joined segment per container
-    with ≥ 2 string children (`joined=True`, where `json:<parent>[*]`), plus one `json:{keys}` segment:
-    the document's distinct non-empty object keys, one per line."""
+    with ≥ 2 string children that are not labels (`joined=True`, where `json:<parent>[*]`), plus one
+    `json:{keys}` segment: the document's distinct non-empty object keys, one per line. Every chat
+    request goes through here, so the walk is written out flat (objects and arrays apart, no helper
+    call per member)."""
     out: list = []
-    labels: dict[str, str] = {}  # key → ".key", '["k e y"]' or "" (not a label); keys repeat: role, content …
+    add = out.append
+    labels: dict[str, str] = {}  # key → ".key", '["k e y"]' or "" (not a label: written `[#n]`)
     keys: dict[str, None] = {}  # distinct non-empty keys, in document order
     budget = MAX_KEY_TEXT
+    enumish = _ENUMISH.fullmatch
 
-    def step(key: str | int, index: int) -> str:
-        """The path step to a member: `[3]` in a list, `.key` / `["k e y"]` / `[#n]` in an object."""
-        if type(key) is int:
-            return f"[{key}]"
+    def member(key: str, index: int) -> str:
+        """The path step to an object member: `.key`, `["k e y"]`, or `[#n]` for a key that is no label."""
         s = labels.get(key)
         if s is None:
             s = labels[key] = label_step(key) or ""
         return s or f"[#{index}]"
 
-    def collect(key: str) -> None:
-        nonlocal budget
-        if key and key not in keys:
-            if budget <= 0:
-                notes.add("json-keys-truncated", truncated=True)
-                return
-            keys[key] = None
-            budget -= len(key) + 1
+    def joined_of(strings: list[str], path: str) -> None:
+        """The joined segment of a container's strings, when two of them are no label (`join_siblings`
+        leaves labels out, and chat messages are a label and one text)."""
+        other = 0
+        for s in strings:
+            if len(s) > 16 or enumish(s) is None:
+                other += 1
+                if other == 2:
+                    joined, pieces = join_siblings(strings)
+                    if len(pieces) >= 2:
+                        add(seg_cls(f"json:{path}[*]", joined, joined=True))
+                    return
 
     def walk(node, path: str, depth: int) -> None:
+        nonlocal budget
         if len(out) >= max_segments:
             notes.add("segment-limit", truncated=True)
             return
         if depth >= max_depth:
             notes.add("json-depth-limit", truncated=True)
             return
-        strings = []
-        is_dict = type(node) is dict  # json.loads makes exact types
-        for i, (key, value) in enumerate(node.items() if is_dict else enumerate(node)):
-            if is_dict:
-                collect(key)
-            t = type(value)
-            if t is str:
-                strings.append(value)
-                if len(out) < max_segments:
-                    out.append(seg_cls(f"json:{path}{step(key, i)}", value))
-            elif t is dict or t is list:
-                if value:
-                    walk(value, f"{path}{step(key, i)}", depth + 1)
-            elif t is int and abs(value) >= 100_000:
-                out.append(seg_cls(f"json:{path}{step(key, i)}", str(value)))
+        strings: list[str] = []
+        if type(node) is dict:
+            i = -1
+            for key, value in node.items():
+                i += 1
+                if key not in keys and key:
+                    if budget <= 0:
+                        notes.add("json-keys-truncated", truncated=True)
+                    else:
+                        keys[key] = None
+                        budget -= len(key) + 1
+                t = type(value)
+                if t is str:
+                    strings.append(value)
+                    if len(out) < max_segments:
+                        s = labels.get(key)  # member(key, i), inline: string leaves are most members
+                        if s is None:
+                            s = labels[key] = label_step(key) or ""
+                        add(seg_cls(f"json:{path}{s or f'[#{i}]'}", value))
+                elif t is dict or t is list:
+                    if value:
+                        walk(value, path + member(key, i), depth + 1)
+                elif t is int and abs(value) >= 100_000:
+                    add(seg_cls(f"json:{path}{member(key, i)}", str(value)))
+        else:
+            i = -1
+            for value in node:
+                i += 1
+                t = type(value)
+                if t is str:
+                    strings.append(value)
+                    if len(out) < max_segments:
+                        add(seg_cls(f"json:{path}[{i}]", value))
+                elif t is dict or t is list:
+                    if value:
+                        walk(value, f"{path}[{i}]", depth + 1)
+                elif t is int and abs(value) >= 100_000:
+                    add(seg_cls(f"json:{path}[{i}]", str(value)))
         if len(strings) >= 2 and len(out) < max_segments:
-            joined, pieces = join_siblings(strings)
-            if len(pieces) >= 2:
-                out.append(seg_cls(f"json:{path}[*]", joined, joined=True))
+            joined_of(strings, path)
 
     if isinstance(doc, str):
-        out.append(seg_cls("json:$", doc))
+        add(seg_cls("json:$", doc))
     elif isinstance(doc, dict | list):
         walk(doc, "$", 0)
     if len(out) >= max_segments:

@@ -34,6 +34,12 @@ def test_json_leaves_and_joined_siblings():
     # lower-case labels such as "user" are not joined; values are
     assert joined == {'json:$["weird key"][*]': "A\u2063b1"}
     assert Segment("json:$.n", "4111111111111111") in r.segments
+    # a label is at most 16 lower-case letters: a 17-letter word is a value, joined with another value
+    seventeen = "a" * 17
+    joined_of = lambda doc: {s.where: s.text for s in ex(json.dumps(doc).encode()).segments if s.joined}  # noqa: E731
+    assert joined_of({"a": seventeen, "b": "card"}) == {}
+    assert joined_of({"a": seventeen, "b": "Card"}) == {"json:$[*]": seventeen + "\u2063Card"}
+    assert joined_of({"a": "a" * 16, "b": "Card"}) == {}
 
 
 def test_long_siblings_join_only_their_edges():
