@@ -132,6 +132,26 @@ def _code_digest() -> str:
     return _CODE_DIGEST
 
 
+def _decoded_runs(view: View) -> tuple[tuple[int, int], ...] | None:
+    """The original spans a decoded or despaced view changed (it reports only values overlapping one,
+    see findings.check_candidates), or None for a view that reports every value."""
+    name = view.name
+    return view.runs if name.startswith("decoded:") or name == "despaced" else None
+
+
+def _reaches_a_run(vh: _ViewHits, runs: tuple[tuple[int, int], ...], ws: int, we: int) -> bool:
+    """Whether the byte window [ws, we) of a decoded view maps onto a run it changed. A value inside the
+    window maps inside the window's original span, so a window that reaches no run holds no value the
+    view may report, and needs no RE2 call (most of a small text's decoded view is copied text)."""
+    if vh.ascii:
+        s, e = ws, we
+    else:
+        at = char_offsets(vh.data, [ws, we])
+        s, e = at[ws], at[we]
+    os_, oe = vh.view.span(s, e)
+    return any(rs < oe and os_ < re_ for rs, re_ in runs)
+
+
 class Scanner:
     """Compiled detectors. Build with `addons.detectors.build_scanner`; `scan` is the hot path."""
 
@@ -564,12 +584,15 @@ class Scanner:
                             lst.append((s - r if s > r else 0, e + r if e + r < size else size))
                         else:
                             lst.append((_back(data, s, r), _fwd(data, e, r)))
+        runs = _decoded_runs(vh.view)
         for idx, spans in windows.items():
             d = dets[idx]
             g = d.spec.secret_group
             find = d.confirm.find  # type: ignore[union-attr]
             gate = d.gate
             for ws, we in merge_windows(spans):
+                if runs is not None and not _reaches_a_run(vh, runs, ws, we):
+                    continue
                 for m in find(data, ws, we, scale):
                     s, e = m[g]
                     if s >= 0 and e > s:

@@ -657,3 +657,26 @@ def test_url_user_info_is_no_email_address_but_the_credential_is_still_found(shi
     # an address after a URL, or in a mailto: link, is still one
     assert found("see https://intranet.acme-corp.com/help or mail it-help@acme-corp.com") == [("contact-email", 48, 69)]
     assert found('<a href="mailto:priya.raman@northwind-foods.co.uk">') == [("contact-email", 16, 49)]
+
+
+def test_a_decoded_view_spends_no_regex_on_the_text_it_copied(shipped, monkeypatch):
+    from addons.matchers import Confirmer
+
+    plain, hidden = grouped(visa_number()), visa_number()
+    encoded = "".join(f"%{b:02X}" for b in hidden.encode())
+    text = f"card {plain} on file. " + "filler words " * 100 + f"ref={encoded}"
+    calls: list[tuple[bytes, int]] = []
+    real = Confirmer.find
+
+    def find(self, data, start, end, scale=1):
+        if self.width:  # a detector's pattern (the decoders' own run searches have no width)
+            calls.append((data, start))
+        return real(self, data, start, end, scale)
+
+    monkeypatch.setattr(Confirmer, "find", find)
+    cards = sorted((f.view, f.start) for f in scan(shipped, text).findings if f.detector_id == "fin-card-number")
+    assert cards == [("decoded:percent", text.index(encoded)), ("raw", text.index(plain))]
+    in_decoded = [start for data, start in calls if data != text.encode()]
+    # the decoded view holds the plain card too, at the same place; only values overlapping the run it
+    # decoded count there, so its regexes run only near that run
+    assert in_decoded and min(in_decoded) > text.index(encoded) - 600
