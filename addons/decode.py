@@ -198,14 +198,16 @@ def _candidates(rx, text: str, data: bytes | None, mark: bytes | None = None) ->
 ORDER = ("hex", "base64", "percent", "unicode-escape", "html")
 
 
-class _Budget:
+class DecodeBudget:
+    """Decoded characters a segment may still produce, all kinds and levels together."""
+
     __slots__ = ("left",)
 
-    def __init__(self, left: int):
+    def __init__(self, left: int = DECODE_BUDGET):
         self.left = left
 
 
-def _one_kind(text: str, kind: str, parent: OffsetMap | None, budget: _Budget,
+def _one_kind(text: str, kind: str, parent: OffsetMap | None, budget: DecodeBudget,
               data: bytes | None = None, hints: list[int] | None = None):  # fmt: skip
     """(decoded text, offset map, original spans of the decoded runs) or None."""
     rx, decoder, chars, tail = _KINDS[kind]
@@ -266,15 +268,20 @@ def decoded_views(
     kinds: Iterable[str] | None = None,
     *,
     depth: int = MAX_DEPTH,
-    budget: int = DECODE_BUDGET,
+    budget: int | DecodeBudget = DECODE_BUDGET,
     data: bytes | None = None,
     hints: dict[str, list[int]] | None = None,
+    parent: OffsetMap | None = None,
+    chain: str = "",
 ) -> list[View]:
     """Decoded views of `text` (kinds: the triggers that fired; None = try all), nested up to `depth`.
-    `data` is `text` in UTF-8; `hints` gives, per kind, character offsets where a run of it ends."""
-    left = _Budget(budget)
+    `data` is `text` in UTF-8; `hints` gives, per kind, character offsets where a run of it ends.
+    `parent` and `chain` continue a decoded view: `text` is that view's, `parent` its offset map and
+    `chain` its kinds (`percent` for `decoded:percent`); a shared `budget` bounds all the calls for a
+    segment together."""
+    left = budget if isinstance(budget, DecodeBudget) else DecodeBudget(budget)
     out: list[View] = []
-    todo: list[tuple[str, OffsetMap | None, str, int]] = [(text, None, "", 1)]
+    todo: list[tuple[str, OffsetMap | None, str, int]] = [(text, parent, chain, 1)]
     wanted = set(ORDER if kinds is None else kinds)
     while todo:
         src, omap, chain, level = todo.pop(0)

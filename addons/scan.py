@@ -2,8 +2,9 @@
 
 Invariants: scanning is linear in the input (hyperscan + RE2 in bounded windows + bounded decoders);
 all segments' views are located in one hyperscan pass per stage (raw views; the derived views the
-first pass asked for; spelled digits a normalized view revealed), so small bodies pay the fixed cost
-once; a segment's hits depend on its text alone, which is what `reuse` (scancache.py) relies on; a
+first pass asked for; spelled digits a normalized view revealed and encodings a decoded view holds),
+so small bodies pay the fixed cost once, and every decoding, nested ones too, starts from triggers;
+a segment's hits depend on its text alone, which is what `reuse` (scancache.py) relies on; a
 Finding's span is in the segment's original text; no matched value is kept beyond the masked
 preview and the keyed fingerprint; `max_bytes` truncation is reported in the ScanReport.
 """
@@ -410,20 +411,22 @@ class Scanner:
         state = CheckState(fp)
         hits: list[Hit] = []
         need = [k for k, (_, n, _) in enumerate(raw_views) if segments[n].joined]
+        budgets: dict[int, decode.DecodeBudget] = {}  # per segment: decoded characters left, all levels
         extra: list[tuple] = []
         for vh in self._locate(raw_views, need):
             self._confirm(vh, act, segments, state, hits)
             seg = segments[vh.seg]
             if seg.joined or vh.triggers or not vh.ascii:
-                extra.extend((v, vh.seg, None) for v in self._extra_views(vh, seg))
-        spelled: list[tuple] = []
+                extra.extend((v, vh.seg, None) for v in self._extra_views(vh, seg, budgets))
+        last: list[tuple] = []  # spelled digits a normalized view revealed; encodings inside decoded text
         for vh in self._locate(extra):
             self._confirm(vh, act, segments, state, hits)
             if vh.view.name == "normalized" and "digit-words" in vh.triggers:
                 view = self._spelled_view(vh)
                 if view is not None:
-                    spelled.append((view, vh.seg, None))
-        for vh in self._locate(spelled):
+                    last.append((view, vh.seg, None))
+            last.extend((v, vh.seg, None) for v in self._nested_views(vh, budgets))
+        for vh in self._locate(last):
             self._confirm(vh, act, segments, state, hits)
         return hits
 
@@ -621,8 +624,9 @@ class Scanner:
         spelled = spell_digits(view.text, view.omap, [(max(0, e - 40), e) for e in ends])
         return View("spelled-digits", *spelled) if spelled is not None else None
 
-    def _extra_views(self, vh: _ViewHits, seg: Segment) -> list[View]:
-        """Views built from what the raw pass found: joined-tight, normalized, despaced, spelled-digits, decoded."""
+    def _extra_views(self, vh: _ViewHits, seg: Segment, budgets: dict[int, decode.DecodeBudget]) -> list[View]:
+        """Views built from what the raw pass found: joined-tight, normalized, despaced, spelled-digits, and
+        decoded (one level: encodings inside decoded text are found by the decoded view's own pass)."""
         text = vh.view.text
         out: list[View] = []
         if seg.joined and JOIN_SEP in seg.text and len(seg.text) == len(text):
@@ -651,13 +655,31 @@ class Scanner:
         spelled = self._spelled_view(vh)
         if spelled is not None:
             out.append(spelled)
-        kinds = [k for k in decode.ORDER if k in vh.triggers]
-        if kinds:
-            hints = {k: vh.triggers[k] for k in decode.HINTED if k in vh.triggers}
-            if not vh.ascii:
-                hints = {k: [to for to in char_offsets(vh.data, v).values()] for k, v in hints.items()}
-            out.extend(decode.decoded_views(text, kinds, data=vh.data, hints=hints))
+        out.extend(self._decoded(vh, budgets))
         return out
+
+    @staticmethod
+    def _decoded(vh: _ViewHits, budgets: dict[int, decode.DecodeBudget]) -> list[View]:
+        """One level of decoded views of a located view, from the encodings its triggers found."""
+        kinds = [k for k in decode.ORDER if k in vh.triggers]
+        if not kinds:
+            return []
+        hints = {k: vh.triggers[k] for k in decode.HINTED if k in vh.triggers}
+        if not vh.ascii:
+            hints = {k: [to for to in char_offsets(vh.data, v).values()] for k, v in hints.items()}
+        view = vh.view
+        chain = view.name.removeprefix("decoded:") if view.omap is not None else ""
+        budget = budgets.setdefault(vh.seg, decode.DecodeBudget())
+        return decode.decoded_views(view.text, kinds, depth=1, budget=budget, data=vh.data, hints=hints,
+                                    parent=view.omap, chain=chain)  # fmt: skip
+
+    def _nested_views(self, vh: _ViewHits, budgets: dict[int, decode.DecodeBudget]) -> list[View]:
+        """Decoded views of a decoded view (base64 inside percent-encoding …), up to decode.MAX_DEPTH
+        encodings deep, from the triggers of the decoded view's own locate pass."""
+        name = vh.view.name
+        if not name.startswith("decoded:") or name.count("+") + 1 >= decode.MAX_DEPTH:
+            return []
+        return self._decoded(vh, budgets)
 
 
 def check_disabled(specs: Sequence[DetectorSpec]) -> dict[str, str]:

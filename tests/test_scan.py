@@ -680,3 +680,16 @@ def test_a_decoded_view_spends_no_regex_on_the_text_it_copied(shipped, monkeypat
     # the decoded view holds the plain card too, at the same place; only values overlapping the run it
     # decoded count there, so its regexes run only near that run
     assert in_decoded and min(in_decoded) > text.index(encoded) - 600
+
+
+@pytest.mark.parametrize("body", ["x {}", '{{"q": "{}"}}'])
+def test_an_encoding_inside_an_encoding_is_found_by_the_decoded_views_own_pass(shipped, body):
+    card = visa_number()
+    percent = "".join(f"%{b:02X}" for b in card.encode())
+    twice = base64.b64encode(percent.encode()).decode()
+    text = body.format(twice)
+    found = [(f.view, text[f.start:f.end]) for f in scan(shipped, text).findings if f.detector_id == "fin-card-number"]
+    assert found == [("decoded:base64+percent", twice)]
+    # decoding stops two encodings deep
+    thrice = base64.b64encode(twice.encode()).decode()
+    assert [f for f in scan(shipped, body.format(thrice)).findings if f.detector_id == "fin-card-number"] == []
