@@ -130,7 +130,15 @@ def keyword_inside(pattern: str, keywords: Sequence[str]) -> bool:
                 i = low.find(k, i + 1)
         return False
 
+    expansions = [64]  # optional items expanded into "with" and "without" (both must hold a keyword)
+
     def seq(items, boundary: bool) -> bool:
+        items = list(items)
+        for i, (op, av) in enumerate(items):
+            if op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] == 0 and av[1] == 1 and expansions[0] > 0:
+                expansions[0] -= 1  # `[_.-]?` in `api[_.-]?key`: "api_key" and "apikey" each hold one
+                with_it, without = items[:i] + list(av[2]) + items[i + 1:], items[:i] + items[i + 1:]
+                return seq(with_it, boundary) and seq(without, boundary)
         run: list[str] = []
         run_b = prev_b = boundary
         for op, av in [*_caseless_items(items), (None, None)]:
@@ -162,10 +170,35 @@ def keyword_inside(pattern: str, keywords: Sequence[str]) -> bool:
             elif op in (C.MAX_REPEAT, C.MIN_REPEAT) and av[0] >= 1:
                 if seq(av[2], prev_b):
                     return True
-            prev_b = False
+            prev_b = _ends_apart(op, av)
         return False
 
     return seq(list(tree), False)
+
+
+_APART = (C.CATEGORY_SPACE, C.CATEGORY_NOT_WORD)
+
+
+def _ends_apart(op, av) -> bool:
+    """Whether a (non-literal) pattern item always ends with a character that is no ASCII letter or digit
+    (a class such as `[_.-]` or `\\s`, or a repeat of one at least once): a keyword after it starts a word."""
+    if op in (C.MAX_REPEAT, C.MIN_REPEAT):
+        body = list(av[2])
+        return av[0] >= 1 and len(body) == 1 and _ends_apart(*body[0])
+    if op is C.LITERAL:
+        return chr(av) not in _ALNUM
+    if op is not C.IN or not av or av[0][0] is C.NEGATE:
+        return False
+    for o, a in av:
+        if o is C.LITERAL:
+            if chr(a) in _ALNUM:
+                return False
+        elif o is C.RANGE:
+            if any(chr(c) in _ALNUM for c in range(a[0], min(a[1], 0x7F) + 1)):
+                return False
+        elif not (o is C.CATEGORY and a in _APART):
+            return False
+    return True
 
 
 def required_literal_len(pattern: str) -> int:

@@ -297,9 +297,11 @@ class Scanner:
     def _finish_plan(self, dets: list[Compiled], db: hs.Database) -> None:
         live = [d for d in dets if d.spec.id not in self.problems]
         for d in live:
-            d.gate = keyword_gate(d.spec.keywords) if d.mode == "kw-regex" else None
+            holds_keyword = d.mode in ("keyword", "kw-regex") and keyword_inside(d.spec.pattern or "", d.spec.keywords)
+            # kw-regex: a keyword must be near each match, unless every match holds one
+            d.gate = keyword_gate(d.spec.keywords) if d.mode == "kw-regex" and not holds_keyword else None
             width = d.confirm.width if d.confirm is not None else 0
-            inside = d.mode == "anchor" or d.mode == "keyword" and keyword_inside(d.spec.pattern or "", d.spec.keywords)
+            inside = d.mode == "anchor" or d.mode == "keyword" and holds_keyword
             d.inside = width if inside else -1
         owners: list[tuple] = []
         for _, _, (kind, *rest) in self._patterns(live):

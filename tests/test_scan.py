@@ -693,3 +693,19 @@ def test_an_encoding_inside_an_encoding_is_found_by_the_decoded_views_own_pass(s
     # decoding stops two encodings deep
     thrice = base64.b64encode(twice.encode()).decode()
     assert [f for f in scan(shipped, body.format(thrice)).findings if f.detector_id == "fin-card-number"] == []
+
+
+@pytest.mark.parametrize(("pattern", "keywords", "holds"), [
+    (r"api[_.-]?key=(\w+)", ["key", "apikey"], True),  # "api_key=" and "apikey=" each hold one
+    (r"api[_.-]?key=(\w+)", ["key"], False),  # "apikey=": `key` (short) must start a word
+    (r"[?&]sig=(\w{8})", ["sig="], True),  # the class holds no letter or digit: `sig=` starts a word
+    (r"[?a]sig=(\w{8})", ["sig="], False),
+    (r"\b(?:ssh://)?git@(\w+)", ["git@"], True),
+    (r"(?:ssh://)?git@(\w+)", ["git@"], False),  # "xgit@host" has no reported keyword
+    (r"discord(?:app)?\.com/(\w+)", ["discord.com/", "discordapp.com/"], True),
+    (r"discord(?:app)?\.com/(\w+)", ["discordapp.com/"], False),
+])  # fmt: skip
+def test_keyword_inside_reads_optional_parts_both_ways(pattern, keywords, holds):
+    from addons.matchers import keyword_inside
+
+    assert keyword_inside(pattern, keywords) is holds
