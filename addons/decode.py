@@ -76,16 +76,33 @@ def printable_text(data: bytes) -> str | None:
     return text if bad * 10 <= len(text) else None
 
 
+_PROBE = 64  # characters looked at first when growing a run; each further look is four times longer
+
+
 def _extend(text: str, start: int, end: int, chars: str, tail: str = "") -> tuple[int, int]:
-    """Grow a candidate to the whole token of `chars` (plus trailing `tail` chars, e.g. '=' padding)."""
-    left = text[max(0, start - MAX_RUN):start]
-    start -= len(left) - len(left.rstrip(chars))
-    right = text[end:end + MAX_RUN]
-    end += len(right) - len(right.lstrip(chars))
+    """Grow a candidate to the whole token of `chars` (plus trailing `tail` chars, e.g. '=' padding), at
+    most MAX_RUN characters each way. Looks at growing pieces: most tokens are short, and copying
+    MAX_RUN characters each way cost more than the decoding itself in large texts."""
+    floor, lo, step = max(0, start - MAX_RUN), start, _PROBE
+    while lo > floor:
+        piece = text[max(floor, lo - step):lo]
+        kept = piece.rstrip(chars)
+        lo -= len(piece) - len(kept)
+        if kept:
+            break
+        step *= 4
+    ceiling, hi, step = min(len(text), end + MAX_RUN), end, _PROBE
+    while hi < ceiling:
+        piece = text[hi:min(ceiling, hi + step)]
+        kept = piece.lstrip(chars)
+        hi += len(piece) - len(kept)
+        if kept:
+            break
+        step *= 4
     if tail:
-        right = text[end:end + 2]
-        end += len(right) - len(right.lstrip(tail))
-    return start, end
+        right = text[hi:hi + 2]
+        hi += len(right) - len(right.lstrip(tail))
+    return lo, hi
 
 
 def _base64(run: str) -> str | None:

@@ -83,3 +83,27 @@ def test_large_text_decodes_windows_only():
     i = v.text.index(SECRET)
     s, e = v.span(i, i + len(SECRET))
     assert text[s:e] == b64
+
+
+def test_a_run_grows_to_the_whole_token_however_long():
+    import random
+
+    from addons.decode import _B64_CHARS
+    from addons.decode import MAX_RUN
+    from addons.decode import _extend
+
+    rng = random.Random(5)
+    for _ in range(200):
+        size = rng.choice([1, 40, 300, 5000, 3 * MAX_RUN])
+        space = rng.choice([0.0, 0.3])  # none: one token longer than MAX_RUN each way
+        text = "".join(rng.choices(_B64_CHARS + " ", weights=[1.0] * len(_B64_CHARS) + [space], k=size))
+        start = rng.randrange(size)
+        end = min(size, start + rng.randint(0, 16))
+        tail = rng.choice(["", "="])
+        left = text[max(0, start - MAX_RUN):start]
+        right = text[end:end + MAX_RUN]
+        want_start = start - (len(left) - len(left.rstrip(_B64_CHARS)))
+        want_end = end + (len(right) - len(right.lstrip(_B64_CHARS)))
+        if tail:
+            want_end += len(text[want_end:want_end + 2]) - len(text[want_end:want_end + 2].lstrip(tail))
+        assert _extend(text, start, end, _B64_CHARS, tail) == (want_start, want_end)
