@@ -26,6 +26,7 @@ MAX_DEPTH = 2
 DECODE_BUDGET = 256 * 1024  # decoded characters per segment, all kinds and depths together
 MAX_RUNS = 2000  # encoded runs considered per kind and level
 MAX_RUN = 64 * 1024  # longest encoded run decoded
+SAMPLE = 4096  # characters of a longer run decoded to tell text (reported as not inspected) from binary
 CONTEXT = 256  # characters of source kept around decoded runs in large texts
 WHOLE_TEXT = 8192  # below this size the decoded view is the whole text
 
@@ -44,16 +45,19 @@ _UESC_SHAPE = r"(?:\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8}|\\u\{[0-9A-Fa-f]{1,6}\}|\
 _HTML_SHAPE = r"&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
 
 # hyperscan triggers (one pass, SINGLEMATCH): a decoder runs only when its trigger fired
-TRIGGERS: dict[str, bytes] = {  # base64 and hex report every end (see HINTED); the rest fire once
-    "base64": _B64_QUAD.encode() * 4,
-    "hex": rb"(?:[2-7][0-9A-Fa-f]|0[9aAdD]){8}|(?:\\x[0-9A-Fa-f]{2}){4}",
+# base64 and hex report where a run ends (see HINTED: the run is grown back from there), once per run:
+# a pattern ending anywhere inside a run fired at every character of a long one (a base64 document).
+TRIGGERS: dict[str, bytes] = {  # the rest fire once per scan
+    "base64": _B64_QUAD.encode() * 4 + rb"[A-Za-z0-9+/_\-]*(?:[^A-Za-z0-9+/_\-]|$)",
+    "hex": rb"(?:[2-7][0-9A-Fa-f]|0[9aAdD]){8}[0-9A-Fa-f]*(?:[^0-9A-Fa-f]|$)|(?:\\x[0-9A-Fa-f]{2}){4}",
     "percent": rb"%[0-9A-Fa-f]{2}",
     "unicode-escape": rb"\\[uU][0-9A-Fa-f{]|\\x[0-9A-Fa-f]{2}",
     "html": _HTML_SHAPE.encode(),
 }
 _B64_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
 _HEX_CHARS = "0123456789abcdefABCDEF"
-HINTED = ("base64", "hex")  # kinds whose trigger reports every position (the caller passes them as hints)
+HINTED = ("base64", "hex")  # kinds whose trigger reports where runs end (the caller passes them as hints)
+RUN_BYTES = {"base64": frozenset(_B64_CHARS.encode()), "hex": frozenset(_HEX_CHARS.encode())}
 _ONE_ESC = re.compile(r"\\u\{([0-9A-Fa-f]{1,6})\}|\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})|\\x([0-9A-Fa-f]{2})")
 _PRINTABLE = bytes(sorted(frozenset(range(0x20, 0x7F)) | {9, 10, 13}))
 
@@ -216,12 +220,14 @@ ORDER = ("hex", "base64", "percent", "unicode-escape", "html")
 
 
 class DecodeBudget:
-    """Decoded characters a segment may still produce, all kinds and levels together."""
+    """Decoded characters a segment may still produce, all kinds and levels together; `cut` records
+    that a bound (this budget, or MAX_RUNS) left encoded runs undecoded."""
 
-    __slots__ = ("left",)
+    __slots__ = ("cut", "left")
 
     def __init__(self, left: int = DECODE_BUDGET):
         self.left = left
+        self.cut = False
 
 
 def _one_kind(text: str, kind: str, parent: OffsetMap | None, budget: DecodeBudget,
@@ -231,20 +237,27 @@ def _one_kind(text: str, kind: str, parent: OffsetMap | None, budget: DecodeBudg
     runs: list[tuple[int, int, str]] = []
     last = -1
     spans = [(max(0, e - 8), e) for e in hints] if hints is not None else _candidates(rx, text, data, _MARKS.get(kind))
-    for n, (s, e) in enumerate(spans):
-        if n >= MAX_RUNS or budget.left <= 0:
-            break
+    considered = 0
+    for s, e in spans:  # hints: every end of a trigger match, so many per long run (skipped below)
         if chars is not None:
             if s < last:
                 continue
             s, e = _extend(text, s, e, chars, tail)
-            if s < last:
+            if s < last:  # the token of the run before: its other hints are skipped
+                last = max(last, e)
                 continue
-        if e - s > MAX_RUN:
+        if considered >= MAX_RUNS or budget.left <= 0:
+            budget.cut = True
+            break
+        considered += 1
+        last = e
+        if e - s > MAX_RUN:  # too long to decode; noted when it holds text (an image's base64 does not)
+            head = len(text[:s].rstrip(chars)) if chars is not None else s  # where the token starts
+            if decoder(text[head:head + SAMPLE]) is not None:
+                budget.cut = True
             continue
         run = text[s:e]
         out = decoder(run)
-        last = e
         if out is None or out == run:
             continue
         budget.left -= len(out)
@@ -303,7 +316,10 @@ def decoded_views(
     while todo:
         src, omap, chain, level = todo.pop(0)
         for kind in ORDER:
-            if kind not in wanted or left.left <= 0:
+            if kind not in wanted:
+                continue
+            if left.left <= 0:
+                left.cut = True
                 continue
             hint = (hints or {}).get(kind) if level == 1 else None
             res = _one_kind(src, kind, omap, left, data if level == 1 else None, hint)

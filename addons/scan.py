@@ -96,6 +96,8 @@ _SINGLE_MARK = {"percent": b"%", "unicode-escape": b"\\", "html": b"&"}
 FREQUENT = 8  # keyword hits in the 64 KB sample from which a keyword is "frequent" (see _plan)
 KW_REGEX_LITERAL = 3  # a frequent-keyword detector whose pattern needs a literal this long is located by it
 
+_RUN_BYTES = decode.RUN_BYTES  # hinted triggers: the bytes of the runs they report the end of
+
 # what a database pattern reports (first item of an owner tuple)
 _DET, _KWRE, _TRIG, _KW, _ANCHOR, _WORD = range(6)
 
@@ -364,9 +366,11 @@ class Scanner:
         if truncated:
             not_inspected.append("scan-limit")
         if reuse and only is None:
-            hits = self._run_reusing(segments, raw_views, act, fingerprinter)
+            hits, cut = self._run_reusing(segments, raw_views, act, fingerprinter)
         else:
-            hits = self._run(segments, raw_views, act, fingerprinter)
+            hits, cut = self._run(segments, raw_views, act, fingerprinter)
+        if cut:
+            not_inspected.append("decode-limit")
         return ScanReport(tuple(finish(hits, fingerprinter)), scanned, truncated, tuple(dict.fromkeys(not_inspected)))
 
     def scan_many(self, requests: Sequence[Sequence[Segment]], *, fingerprinter: Fingerprinter) -> list[ScanReport]:
@@ -379,13 +383,15 @@ class Scanner:
             segments.extend(segs)
             owner.extend([r] * len(segs))
         raw_views, _, _ = self._raw_views(segments, None)
-        hits = self._run(segments, raw_views, act, fingerprinter)
+        hits, cut = self._run(segments, raw_views, act, fingerprinter)
         per: list[list[Hit]] = [[] for _ in requests]
         for h in hits:
             per[owner[h.seg]].append(h)
         sizes = [sum(len(s.text.encode("utf-8", "replace")) for s in segs) for segs in requests]
         notes = tuple(dict.fromkeys(not_inspected))
-        return [ScanReport(tuple(finish(h, fingerprinter)), n, False, notes) for h, n in zip(per, sizes, strict=True)]
+        cut_requests = {owner[n] for n in cut}
+        return [ScanReport(tuple(finish(h, fingerprinter)), n, False, (*notes, "decode-limit") if r in cut_requests
+                           else notes) for r, (h, n) in enumerate(zip(per, sizes, strict=True))]  # fmt: skip
 
     # --- stages ------------------------------------------------------------------------------------
 
@@ -409,7 +415,9 @@ class Scanner:
         return act, not_inspected
 
     def _run(self, segments: Sequence[Segment], raw_views: list[tuple], act: bytes,
-             fp: Fingerprinter) -> list[Hit]:  # fmt: skip
+             fp: Fingerprinter) -> tuple[list[Hit], set[int]]:  # fmt: skip
+        """Hits of the segments of `raw_views`, and the segments whose encoded runs a decoding bound left
+        partly undecoded (DecodeBudget.cut: reported as not inspected)."""
         state = CheckState(fp)
         hits: list[Hit] = []
         need = [k for k, (_, n, _) in enumerate(raw_views) if segments[n].joined]
@@ -430,12 +438,13 @@ class Scanner:
             last.extend((v, vh.seg, None) for v in self._nested_views(vh, budgets))
         for vh in self._locate(last):
             self._confirm(vh, act, segments, state, hits)
-        return hits
+        return hits, {n for n, budget in budgets.items() if budget.cut}
 
     def _run_reusing(self, segments: Sequence[Segment], raw_views: list[tuple], act: bytes,
-                     fp: Fingerprinter) -> list[Hit]:  # fmt: skip
+                     fp: Fingerprinter) -> tuple[list[Hit], set[int]]:  # fmt: skip
         """`_run` for the segments not in the cache; cached hits for the others. All hits come back sealed
-        (keyed by fingerprint, preview made), so cached and fresh ones dedupe and count alike."""
+        (keyed by fingerprint, preview made), so cached and fresh ones dedupe and count alike. A segment
+        a decoding bound cut is not cached: each request rescans it and reports it as not inspected."""
         cache = self.cache
         hits: list[Hit] = []
         fresh: list[tuple] = []
@@ -451,15 +460,18 @@ class Scanner:
             fresh.append(item)
             if key is not None:
                 keys[n] = key
+        cut: set[int] = set()
         if fresh:
-            new = [seal(h, fp) for h in self._run(segments, fresh, act, fp)]
+            found_new, cut = self._run(segments, fresh, act, fp)
+            new = [seal(h, fp) for h in found_new]
             per_segment: dict[int, list[Hit]] = {}
             for h in new:
                 per_segment.setdefault(h.seg, []).append(h)
             for n, key in keys.items():
-                cache.put(key, tuple(per_segment.get(n, ())))
+                if n not in cut:
+                    cache.put(key, tuple(per_segment.get(n, ())))
             hits.extend(new)
-        return hits
+        return hits, cut
 
     @staticmethod
     def _raw_views(segments: Sequence[Segment], max_bytes: int | None) -> tuple[list[tuple], int, bool]:
@@ -567,6 +579,10 @@ class Scanner:
                     s = e - b if ascii_ else _back(data, e, b)
                     lst.append((s if s > 0 else 0, e))
             elif kind == _TRIG:
+                run = _RUN_BYTES.get(a)
+                if run is not None:  # the match ended on the character after the run: back to the run's end
+                    while e and data[e - 1] not in run:
+                        e -= 1
                 vh.triggers.setdefault(a, []).append(e)
             elif kind == _WORD:
                 s = e - b

@@ -709,3 +709,30 @@ def test_keyword_inside_reads_optional_parts_both_ways(pattern, keywords, holds)
     from addons.matchers import keyword_inside
 
     assert keyword_inside(pattern, keywords) is holds
+
+
+def test_a_long_base64_run_is_reported_once_by_the_locate_pass_and_a_cut_is_noted(shipped):
+    from addons.decode import MAX_RUN
+
+    words = " ".join(f"line {i} of an uploaded text document" for i in range(4000))
+    blob = base64.b64encode(words.encode()).decode()
+    assert len(blob) > MAX_RUN
+    owners = shipped._owner
+    ends = [e for i, e in shipped._locator.run(f"doc={blob} end".encode()) if owners[i][1] == "base64"]
+    assert ends == [4 + len(blob.rstrip("=")) + 1]  # once, where the run ends (its next character consumed)
+    # too long to decode: scanned as text, and the report says what was left undecoded, every time
+    for _ in range(2):
+        report = shipped.scan([Segment("body", f"doc={blob} end")], fingerprinter=FP, reuse=True)
+        assert report.not_inspected == ("decode-limit",)
+    short = base64.b64encode(f"card {grouped(visa_number())} on file".encode()).decode()
+    report = scan(shipped, f"doc={short} end")
+    assert report.not_inspected == ()
+    assert [f.view for f in report.findings if f.detector_id == "fin-card-number"] == ["decoded:base64"]
+
+
+def test_a_long_base64_run_of_binary_data_is_no_decode_limit(shipped):
+    import random
+
+    blob = base64.b64encode(random.Random(3).randbytes(100_000)).decode()  # an image, say
+    report = shipped.scan([Segment("body", f'{{"image": "data:image/png;base64,{blob}"}}')], fingerprinter=FP)
+    assert report.not_inspected == ()
