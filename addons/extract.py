@@ -21,6 +21,7 @@ import zlib
 from dataclasses import dataclass
 from email.message import Message
 
+from addons import embedded
 from addons.documents import document_text
 from addons.documents import is_document
 from addons.params import is_label
@@ -188,12 +189,14 @@ def label_step(key: str) -> str | None:
     return f".{key}" if key.isidentifier() else f"[{json.dumps(key)}]"
 
 
-def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes) -> list:
+def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes,
+                  files: list | None = None) -> list:  # fmt: skip
     """String leaves (and long integers) in document order, plus one joined segment per container
     with ≥ 2 string children that are not labels (`joined=True`, where `json:<parent>[*]`), plus one
     `json:{keys}` segment: the document's distinct non-empty object keys, one per line. Every chat
     request goes through here, so the walk is written out flat (objects and arrays apart, no helper
-    call per member)."""
+    call per member). `files` collects (where, media type, base64) of the files embedded as base64
+    (see embedded.py)."""
     out: list = []
     add = out.append
     labels: dict[str, str] = {}  # key → ".key", '["k e y"]' or "" (not a label: written `[#n]`)
@@ -231,6 +234,10 @@ def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes
             return
         strings: list[str] = []
         if type(node) is dict:
+            if files is not None and "data" in node:
+                found = embedded.base64_member(node)
+                if found is not None:
+                    files.append((f"json:{path}{member('data', 0)}", *found))
             i = -1
             for key, value in node.items():
                 i += 1
@@ -248,6 +255,10 @@ def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes
                         if s is None:
                             s = labels[key] = label_step(key) or ""
                         add(seg_cls(f"json:{path}{s or f'[#{i}]'}", value))
+                        if files is not None and value[:5] == "data:":
+                            found = embedded.data_url(value)
+                            if found is not None:
+                                files.append((out[-1].where, *found))
                 elif t is dict or t is list:
                     if value:
                         walk(value, path + member(key, i), depth + 1)
@@ -262,6 +273,10 @@ def json_segments(doc, seg_cls, max_depth: int, max_segments: int, notes: _Notes
                     strings.append(value)
                     if len(out) < max_segments:
                         add(seg_cls(f"json:{path}[{i}]", value))
+                        if files is not None and value[:5] == "data:":
+                            found = embedded.data_url(value)
+                            if found is not None:
+                                files.append((out[-1].where, *found))
                 elif t is dict or t is list:
                     if value:
                         walk(value, f"{path}[{i}]", depth + 1)
@@ -386,6 +401,35 @@ def _document_segments(data: bytes, label: str, seg_cls, notes: _Notes, max_char
     return [seg_cls(f"{label}#{part}", text) for part, text in doc.parts]
 
 
+def _with_embedded_files(segs: list, files: list, seg_cls, notes: _Notes, pdfs: list, max_chars: int,
+                        max_unzipped: int) -> list:  # fmt: skip
+    """The segments with each file embedded as base64 in place of its string: a text file's text
+    (`<where>#file`), an office document's parts, nothing for a PDF (it goes to `pdfs`, for the reader)
+    or another binary file (noted `binary:<type>`, not inspected). A string that is not base64 stays."""
+    replaced: dict[str, list] = {}
+    for where, mime, payload in files:
+        data = embedded.decode(payload, max_unzipped)
+        if data is None:
+            if len(payload) // 4 * 3 > max_unzipped:
+                notes.add("embedded-file-too-large")
+            continue
+        docs = _document_segments(data, where, seg_cls, notes, max_chars, max_unzipped)
+        if docs is not None:
+            replaced[where] = docs
+        elif is_pdf(data):
+            unread = f"binary:{where}"
+            notes.add(unread)
+            pdfs.append((where, unread, data))
+            replaced[where] = []
+        elif _is_binary(mime, data):
+            notes.add(f"binary:{mime or 'unknown'}")
+            replaced[where] = []
+        else:
+            text = to_text(data, parse_content_type(mime)[1].get("charset"), notes)
+            replaced[where] = [seg_cls(f"{where}#file", text)]  # `#`: redaction cannot rewrite it in place
+    return [s for seg in segs for s in (replaced.get(seg.where, (seg,)) if not seg.joined else (seg,))]
+
+
 def _is_binary(ctype: str, content: bytes) -> bool:
     if ctype.startswith(_TEXT_TYPES) or "json" in ctype or "form-urlencoded" in ctype:
         return False
@@ -466,8 +510,12 @@ def extract_segments(
             if is_json:
                 notes.add("json-invalid")
             return Extraction((Segment("body", text),), notes.truncated, tuple(notes.items), "text")
-        segs = json_segments(doc, Segment, max_depth, max_segments, notes)
-        return Extraction(tuple(segs), notes.truncated, tuple(notes.items), "json")
+        files: list = []
+        segs = json_segments(doc, Segment, max_depth, max_segments, notes, files)
+        pdfs: list = []
+        if files:
+            segs = _with_embedded_files(segs, files, Segment, notes, pdfs, max_bytes, max_decompressed)
+        return Extraction(tuple(segs), notes.truncated, tuple(notes.items), "json", tuple(pdfs))
     return Extraction((Segment("body", text),), notes.truncated, tuple(notes.items), "text")
 
 

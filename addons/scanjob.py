@@ -19,6 +19,7 @@ from addons.pdftext import read_pdfs
 from addons.rules import RuleSet
 
 NO_PAGES = PdfPages()
+PDF_MAGIC_BASE64 = b"JVBERi0"  # "%PDF-" in base64, where an embedded file's payload starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +43,9 @@ class ScanJob:
 
     @property
     def may_hold_pdf(self) -> bool:
-        """Whether the body may be or carry a PDF (then `with_pdfs` reads it; a plain call notes it unread)."""
-        return PDF_MAGIC in self.body
+        """Whether the body may be or carry a PDF, also as base64 in JSON (then `with_pdfs` reads it; a
+        plain call notes it unread)."""
+        return PDF_MAGIC in self.body or PDF_MAGIC_BASE64 in self.body
 
     def extract(self) -> Extraction:
         return extract_segments(

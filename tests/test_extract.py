@@ -274,3 +274,46 @@ def test_file_names_are_logged_without_numbers_or_tokens():
     assert [s.where for s in r.segments] == ["file:customer_<redacted>.csv", "file:export_2024-03-15.csv"]
     assert r.not_inspected == ("binary:id <redacted>.png",)
     assert card[:9] not in repr(r) and ssn_like not in repr(r)
+
+
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(data).decode()
+
+
+def test_files_embedded_as_base64_are_read_in_place_of_their_string():
+    from tests.uploads import docx_bytes
+    from tests.uploads import pdf_bytes
+
+    card = grouped(visa_number())
+    note = f"Customer notes: card {card} on file. " * 4
+    body = json.dumps({"model": "claude", "messages": [{"role": "user", "content": [
+        {"type": "document", "source": {"type": "base64", "media_type": "text/plain", "data": _b64(note.encode())}},
+        {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                        "data": _b64(pdf_bytes(f"card {card}"))}},
+        {"type": "file", "file": {"filename": "plan.docx", "file_data": "data:application/vnd.openxmlformats-"
+                                  "officedocument.wordprocessingml.document;base64," + _b64(docx_bytes(note))}},
+        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": _b64(bytes(range(256)) * 4)}},
+        {"inline_data": {"mime_type": "text/csv", "data": _b64(f"name,card,city\nJane Doe,{card},Ohio\n".encode())}},
+    ]}]}).encode()  # fmt: skip
+    r = ex(body)
+    texts = {s.where: s.text for s in r.segments}
+    part = "json:$.messages[0].content"
+    assert texts[f"{part}[0].source.data#file"] == note  # Anthropic: a text document
+    assert not [w for w in texts if w.startswith(f"{part}[1].source.data")]  # a PDF: for the PDF reader
+    assert [(label, len(data) > 0) for label, _, data in r.pdfs] == [(f"{part}[1].source.data", True)]
+    assert [w for w in texts if w.startswith(f"{part}[2].file.file_data#")]  # OpenAI: a Word document's parts
+    assert card in "".join(t for w, t in texts.items() if w.startswith(f"{part}[2]"))
+    assert not [w for w in texts if w.startswith(f"{part}[3].source.data")]  # an image: not scanned as text
+    assert "binary:image/png" in r.not_inspected
+    assert texts[f"{part}[4].inline_data.data#file"] == f"name,card,city\nJane Doe,{card},Ohio\n"  # Gemini
+    assert f"binary:{part}[1].source.data" in r.not_inspected  # until the PDF reader settles it
+
+
+@pytest.mark.parametrize("data", ["not base64 at all, just a sentence with words: " * 3,
+                                  "abcd" * 30 + "!",  # one character outside the alphabet
+                                  "QUJD" * 30 + "="])  # padding where none belongs
+def test_a_data_string_that_is_not_base64_stays_a_string(data):
+    r = ex(json.dumps({"source": {"media_type": "text/plain", "data": data}}).encode())
+    assert [s.text for s in r.segments if s.where == "json:$.source.data"] == [data]

@@ -189,3 +189,13 @@ def test_multipart_refuses_what_it_cannot_place():
     assert redact_body(body, content_type=ctype, findings=[finding("multipart:gone", 0, 4)]) is None
     twice = body.replace(b'name="file"; filename="notes.txt"', b'name="prompt"')
     assert redact_body(twice, content_type=ctype, findings=[finding("multipart:prompt", 0, 4)]) is None
+
+
+def test_a_finding_in_a_file_embedded_as_base64_is_not_rewritten_in_place():
+    import base64
+
+    data = base64.b64encode(b"card 4111 1111 1111 1111 on file, please charge it").decode()
+    body = json.dumps({"source": {"type": "base64", "media_type": "text/plain", "data": data}}).encode()
+    # the finding's span is in the decoded text, not in the base64 string: redaction must refuse (block)
+    found = [finding("json:$.source.data#file", 5, 24)]
+    assert redact_body(body, content_type="application/json", findings=found) is None

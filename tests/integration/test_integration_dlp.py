@@ -341,6 +341,25 @@ def test_openai_sdk_pdf_upload_with_a_card_number_is_blocked(proxy, upstream, ca
     assert_never_stored(proxy, number, error.response.text)
 
 
+def test_anthropic_sdk_pdf_document_block_with_a_card_number_is_blocked(proxy, upstream, card_detector):
+    import base64
+
+    number = fakes.visa_number()
+    data = pdf_bytes("Refund request", f"Please refund the customer's card {fakes.grouped(number)} today.")
+    document = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                                               "data": base64.b64encode(data).decode()}}  # fmt: skip
+    with pytest.raises(anthropic.PermissionDeniedError) as info:
+        anthropic_client(proxy).messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=[
+            {"role": "user", "content": [document, {"type": "text", "text": "Summarise this."}]}])  # fmt: skip
+
+    error = info.value
+    assert card_detector in error.message
+    flow, finding = assert_finding(proxy, event_id_in_text(error.message), card_detector, number)
+    assert finding["unmapped"]["shadowgate"]["dlp"]["location"] == "json:$.messages[0].content[0].source.data#page2"
+    assert upstream.requests_to("api.anthropic.com") == []
+    assert_never_stored(proxy, number, error.response.text)
+
+
 def test_openai_sdk_clean_pdf_is_read_and_forwarded_and_a_broken_one_is_noted(proxy, upstream):
     earlier = {e["metadata"]["uid"] for e in proxy.events()}
     client = openai_client(proxy)
